@@ -1,0 +1,55 @@
+# The only entry point: `make run` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PKG_SOURCES := requirements/constraints.txt requirements/dev.txt layers/trading/pyproject.toml \
+               matcher/pyproject.toml local/pyproject.toml
+PY_DIRS := layers/trading/trading matcher local functions tests bench
+
+.PHONY: setup run test lint fmt typecheck unit bench validate build deploy reset lock clean
+
+$(STAMP): $(PKG_SOURCES)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements/constraints.txt -r requirements/dev.txt \
+		-e layers/trading -e matcher -e local
+	@touch $@
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/python -m localcloud run
+
+test: setup lint typecheck
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+lint: setup
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
+
+fmt: setup
+	$(BIN)/ruff check --fix $(PY_DIRS)
+	$(BIN)/ruff format $(PY_DIRS)
+
+typecheck: setup
+	$(BIN)/mypy layers/trading/trading matcher/matcher_service local/localcloud
+
+bench: setup
+	$(BIN)/python -m bench.engine_bench
+
+lock:
+	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
+	/tmp/lock-venv/bin/pip install -q -r requirements/dev.txt -e layers/trading -e matcher -e local
+	( echo '# Full lock of the development environment (pip freeze of a fresh .venv). Regenerate with `make lock`.'; \
+	  /tmp/lock-venv/bin/pip freeze --exclude-editable ) > requirements/constraints.txt
+
+reset:
+	rm -rf .local-data
+
+clean: reset
+	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Matching engine service (Fargate): SQS FIFO in, DynamoDB transaction + EventBridge out."""
