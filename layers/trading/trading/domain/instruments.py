@@ -72,7 +72,8 @@ class Instrument(BaseModel):
         if price <= 0 or price % self.tick_size:
             raise DomainError(
                 ErrorCode.INVALID_PRICE,
-                f"price {text} must be a positive multiple of the tick size {self.format_price(self.tick_size)}",
+                f"price {text} must be a positive multiple of the tick size "
+                f"{self.format_price(self.tick_size)}",
             )
         return price
 
@@ -112,11 +113,11 @@ class Instrument(BaseModel):
 
     @property
     def notional_to_quote_atoms(self) -> int:
-        return 10 ** (self.quote_decimals - self.price_decimals - self.quantity_decimals)
+        return int(10 ** (self.quote_decimals - self.price_decimals - self.quantity_decimals))
 
     @property
     def quantity_to_base_atoms(self) -> int:
-        return 10 ** (self.base_decimals - self.quantity_decimals)
+        return int(10 ** (self.base_decimals - self.quantity_decimals))
 
     def notional_atoms(self, price: int, quantity: int) -> int:
         """Exact quote atoms of ``quantity`` at ``price``."""

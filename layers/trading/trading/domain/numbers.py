@@ -34,7 +34,8 @@ def parse_units(text: str, decimals: int) -> int:
     significant = fraction.rstrip("0")
     if len(significant) > decimals:
         raise NotRepresentableError(f"{text!r} has more than {decimals} decimal places")
-    return int(whole) * 10**decimals + (int(significant.ljust(decimals, "0")) if decimals else 0)
+    scale: int = 10**decimals
+    return int(whole) * scale + (int(significant.ljust(decimals, "0")) if decimals else 0)
 
 
 def format_units(value: int, decimals: int) -> str:
