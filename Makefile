@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PKG_SOURCES := requirements/constraints.txt requirements/dev.txt layers/trading/pyproject.toml \
                matcher/pyproject.toml local/pyproject.toml
-PY_DIRS := layers/trading/trading matcher local functions tests bench
+PY_DIRS := $(wildcard layers/trading/trading matcher local functions tests bench scripts)
 
 .PHONY: setup run test lint fmt typecheck unit bench validate build deploy reset lock clean
 
