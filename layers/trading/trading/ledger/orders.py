@@ -1,0 +1,179 @@
+"""Terminal orders: archive to ``order_history`` and release their holds (see ``holds`` for the rule).
+
+Used by the ``order_archiver`` (DynamoDB stream of ``Orders``) and the ``hold_sweeper`` (schedule).
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from psycopg2.extensions import connection
+from pydantic import BaseModel, ConfigDict
+
+from trading.domain.enums import OrderStatus
+from trading.ledger.holds import release_if_settled, release_locked, settled_quantity
+
+
+class OrderSnapshot(BaseModel):
+    """The fields of an ``Orders`` item the archive needs; everything else is kept as the document."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    order_id: str
+    account_id: str
+    symbol: str
+    side: str
+    order_type: str
+    status: OrderStatus
+    price: int | None = None
+    quantity: int | None = None
+    filled_quantity: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    order_id: str
+    archived: bool  # False when already in order_history
+    hold_closed: bool  # False when fills are still unsettled (settlement will release later)
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers arrive as Decimal; store them as ints (money is never fractional here)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_snapshot(item: Mapping[str, Any]) -> OrderSnapshot:
+    return OrderSnapshot.model_validate(_plain(item))
+
+
+def archive_order(conn: connection, order: OrderSnapshot | Mapping[str, Any]) -> ArchiveResult:
+    """Record a terminal order in ``order_history`` and release its hold if all fills are settled.
+
+    Idempotent: archiving again changes nothing. Non-terminal orders are rejected with ValueError.
+    """
+    snap = order if isinstance(order, OrderSnapshot) else to_snapshot(order)
+    if not snap.status.is_terminal:
+        raise ValueError(f"order {snap.order_id} is {snap.status}, not terminal")
+    now = datetime.now(UTC)
+    document = json.dumps(_plain(snap.model_dump(mode="json")), sort_keys=True)
+    with conn.cursor() as cur:
+        # Lock the hold first so settlement and archiving of the same order serialise.
+        cur.execute("SELECT 1 FROM holds WHERE order_id = %s FOR UPDATE", (snap.order_id,))
+        cur.execute(
+            """INSERT INTO order_history (order_id, account_id, symbol, side, order_type, status, price,
+                   quantity, filled_quantity, created_at, closed_at, document)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (order_id) DO NOTHING RETURNING 1""",
+            (
+                snap.order_id,
+                snap.account_id,
+                snap.symbol,
+                snap.side,
+                snap.order_type,
+                snap.status.value,
+                snap.price,
+                snap.quantity,
+                snap.filled_quantity,
+                snap.created_at or now,
+                snap.updated_at or now,
+                document,
+            ),
+        )
+        archived = cur.fetchone() is not None
+        closed = release_if_settled(cur, snap.order_id, snap.filled_quantity)
+    return ArchiveResult(snap.order_id, archived, closed)
+
+
+class OrdersLookup(Protocol):
+    """Reads current ``Orders`` items by id (missing ids are absent from the result)."""
+
+    def get_orders(self, order_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
+
+
+@dataclass
+class SweepResult:
+    examined: int = 0
+    released: list[str] = field(default_factory=list)  # holds released by this sweep
+    archived: list[str] = field(default_factory=list)  # terminal orders newly archived
+    waiting: list[str] = field(default_factory=list)  # terminal orders with fills not yet settled
+    orphaned: list[str] = field(default_factory=list)  # no order item after the grace period
+
+
+def sweep_holds(
+    conn: connection,
+    orders: OrdersLookup,
+    grace: timedelta = timedelta(minutes=5),
+    limit: int = 500,
+    now: datetime | None = None,
+) -> SweepResult:
+    """Release the holds of orders that ended (and whose fills are settled), and of orders that
+    never reached ``Orders`` (the intake failed after holding funds) once ``grace`` has passed.
+
+    Each order is handled in its own transaction so one bad order does not block the rest.
+    """
+    cutoff = (now or datetime.now(UTC)) - grace
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT order_id FROM holds WHERE status = 'ACTIVE' AND created_at < %s
+               ORDER BY created_at LIMIT %s""",
+            (cutoff, limit),
+        )
+        candidates = [row[0] for row in cur.fetchall()]
+    result = SweepResult(examined=len(candidates))
+    if not candidates:
+        return result
+    items = orders.get_orders(candidates)
+    for order_id in candidates:
+        item = items.get(order_id)
+        if item is None:
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM holds WHERE order_id = %s FOR UPDATE", (order_id,))
+                if settled_quantity(cur, order_id) == 0 and release_locked(cur, order_id) >= 0:
+                    result.orphaned.append(order_id)
+                    result.released.append(order_id)
+            continue
+        snap = to_snapshot(item)
+        if not snap.status.is_terminal:
+            continue
+        with conn:
+            outcome = archive_order(conn, snap)
+        if outcome.archived:
+            result.archived.append(order_id)
+        (result.released if outcome.hold_closed else result.waiting).append(order_id)
+    return result
+
+
+class DynamoOrdersLookup:
+    """:class:`OrdersLookup` over the ``Orders`` table (BatchGetItem, 100 keys per call)."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        if client is None:
+            import boto3  # noqa: PLC0415 - only the Lambda edge needs boto3
+
+            client = boto3.resource("dynamodb")
+        self._resource = client
+        self._table_name = table_name
+
+    def get_orders(self, order_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+        found: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, len(order_ids), 100):
+            request: dict[str, Any] = {
+                self._table_name: {"Keys": [{"order_id": oid} for oid in order_ids[start : start + 100]]}
+            }
+            while request:
+                response = self._resource.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table_name, []):
+                    found[str(item["order_id"])] = item
+                request = response.get("UnprocessedKeys") or {}
+        return found

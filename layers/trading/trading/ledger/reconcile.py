@@ -1,0 +1,187 @@
+"""Reconciliation: proofs that the balances, holds and ledger agree.
+
+Checks (each mismatch is reported, nothing is fixed):
+
+* ``asset_total``: per asset, sum of all balances (available + held) == sum of the ledger
+  entries of non-external accounts == -(sum of the ``external`` account's entries) ==
+  deposits - withdrawals (from ``transfers``). Trading only moves money between accounts, so
+  the total per asset is unchanged by it.
+* ``account_balance``: per (account, asset), available + held == that account's ledger sum.
+* ``held``: per (account, asset), held == the sum of the ACTIVE holds' remaining.
+* ``journal_unbalanced``: every journal's legs sum to zero per asset.
+* ``trade_legs``: every trade has its ``trade:<trade_id>`` journal with base and quote legs, and
+  every TRADE journal has its trade.
+* ``transfer_legs``: every transfer has its journal, and every DEPOSIT/WITHDRAWAL journal its transfer.
+
+Run it from the admin command line: ``python -m trading.ledger.reconcile postgresql://...``
+(exit status 1 when there is a mismatch).
+"""
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+
+import psycopg2
+from psycopg2.extensions import connection
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    check: str
+    key: str
+    expected: int
+    actual: int
+    detail: str = ""
+
+
+@dataclass
+class ReconciliationReport:
+    assets: dict[str, int] = field(default_factory=dict)  # total funds per asset
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def to_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "assets": self.assets, "mismatches": [asdict(m) for m in self.mismatches]}
+
+
+_ASSET_TOTALS = """
+WITH bal AS (SELECT asset, sum(available + held) AS total FROM balances GROUP BY asset),
+     led AS (SELECT e.asset,
+                    sum(e.amount) FILTER (WHERE a.kind <> 'EXTERNAL') AS internal,
+                    sum(e.amount) FILTER (WHERE a.kind = 'EXTERNAL') AS external
+             FROM ledger_entries e JOIN accounts a USING (account_id) GROUP BY e.asset),
+     xfer AS (SELECT asset, sum(CASE direction WHEN 'DEPOSIT' THEN amount ELSE -amount END) AS net
+              FROM transfers GROUP BY asset)
+SELECT s.asset, coalesce(bal.total, 0), coalesce(led.internal, 0), coalesce(led.external, 0),
+       coalesce(xfer.net, 0)
+FROM assets s LEFT JOIN bal USING (asset) LEFT JOIN led USING (asset) LEFT JOIN xfer USING (asset)
+ORDER BY s.asset
+"""
+
+_ACCOUNT_BALANCES = """
+WITH led AS (SELECT e.account_id, e.asset, sum(e.amount) AS total
+             FROM ledger_entries e JOIN accounts a USING (account_id)
+             WHERE a.kind <> 'EXTERNAL' GROUP BY e.account_id, e.asset),
+     bal AS (SELECT account_id, asset, available + held AS total FROM balances)
+SELECT account_id, asset, coalesce(led.total, 0), coalesce(bal.total, 0)
+FROM led FULL JOIN bal USING (account_id, asset)
+WHERE coalesce(led.total, 0) <> coalesce(bal.total, 0)
+ORDER BY account_id, asset
+"""
+
+_HELD = """
+WITH h AS (SELECT account_id, asset, sum(remaining) AS total FROM holds
+           WHERE status = 'ACTIVE' GROUP BY account_id, asset)
+SELECT account_id, asset, coalesce(h.total, 0), coalesce(b.held, 0)
+FROM h FULL JOIN balances b USING (account_id, asset)
+WHERE coalesce(h.total, 0) <> coalesce(b.held, 0)
+ORDER BY account_id, asset
+"""
+
+_UNBALANCED = """
+SELECT journal_id, asset, sum(amount) FROM ledger_entries GROUP BY journal_id, asset
+HAVING sum(amount) <> 0 ORDER BY journal_id, asset
+"""
+
+# Trades whose journal is missing or lacks a base or quote leg.
+_TRADE_LEGS = """
+SELECT t.trade_id, count(e.entry_id) FILTER (WHERE e.memo = 'base'),
+       count(e.entry_id) FILTER (WHERE e.memo = 'quote')
+FROM trades t LEFT JOIN ledger_entries e ON e.journal_id = 'trade:' || t.trade_id
+GROUP BY t.trade_id
+HAVING count(e.entry_id) FILTER (WHERE e.memo = 'base') <> 2
+    OR count(e.entry_id) FILTER (WHERE e.memo = 'quote') NOT IN (1, 2)
+ORDER BY t.trade_id
+"""
+
+_ORPHAN_TRADE_JOURNALS = """
+SELECT j.journal_id FROM journals j
+WHERE j.kind = 'TRADE' AND NOT EXISTS (SELECT 1 FROM trades t WHERE 'trade:' || t.trade_id = j.journal_id)
+ORDER BY j.journal_id
+"""
+
+_TRANSFER_LEGS = """
+SELECT t.transfer_id, t.amount, coalesce(sum(abs(e.amount)) FILTER (WHERE e.account_id = t.account_id), 0)
+FROM transfers t
+LEFT JOIN ledger_entries e ON e.journal_id = lower(t.direction) || ':' || t.transfer_id
+GROUP BY t.transfer_id, t.amount
+HAVING coalesce(sum(abs(e.amount)) FILTER (WHERE e.account_id = t.account_id), 0) <> t.amount
+ORDER BY t.transfer_id
+"""
+
+_ORPHAN_TRANSFER_JOURNALS = """
+SELECT j.journal_id FROM journals j
+WHERE j.kind IN ('DEPOSIT', 'WITHDRAWAL') AND NOT EXISTS (
+    SELECT 1 FROM transfers t WHERE lower(t.direction) || ':' || t.transfer_id = j.journal_id)
+ORDER BY j.journal_id
+"""
+
+
+def reconcile(conn: connection) -> ReconciliationReport:
+    """Run every check in one snapshot (REPEATABLE READ is set by :func:`reconcile_dsn`; inside a
+    caller's READ COMMITTED transaction each query sees its own snapshot)."""
+    report = ReconciliationReport()
+    out = report.mismatches
+    with conn.cursor() as cur:
+        cur.execute(_ASSET_TOTALS)
+        for row in cur.fetchall():
+            asset = row[0]
+            balances, internal, external, net = (int(v) for v in row[1:])
+            report.assets[asset] = balances
+            if internal != balances:
+                out.append(Mismatch("asset_total", asset, balances, internal, "ledger of internal accounts"))
+            if -external != balances:
+                out.append(Mismatch("asset_total", asset, balances, -external, "minus the external ledger"))
+            if net != balances:
+                out.append(Mismatch("asset_total", asset, balances, net, "deposits minus withdrawals"))
+        cur.execute(_ACCOUNT_BALANCES)
+        for account_id, asset, ledger, balance in cur.fetchall():
+            out.append(Mismatch("account_balance", f"{account_id}/{asset}", int(ledger), int(balance)))
+        cur.execute(_HELD)
+        for account_id, asset, holds, held in cur.fetchall():
+            out.append(Mismatch("held", f"{account_id}/{asset}", int(holds), int(held)))
+        cur.execute(_UNBALANCED)
+        for journal_id, asset, total in cur.fetchall():
+            out.append(Mismatch("journal_unbalanced", f"{journal_id}/{asset}", 0, int(total)))
+        cur.execute(_TRADE_LEGS)
+        for trade_id, base_legs, quote_legs in cur.fetchall():
+            out.append(Mismatch("trade_legs", trade_id, 2, int(base_legs), f"quote legs: {quote_legs}"))
+        cur.execute(_ORPHAN_TRADE_JOURNALS)
+        for (journal_id,) in cur.fetchall():
+            out.append(Mismatch("trade_legs", journal_id, 0, 1, "journal without a trade"))
+        cur.execute(_TRANSFER_LEGS)
+        for transfer_id, amount, posted in cur.fetchall():
+            out.append(Mismatch("transfer_legs", transfer_id, int(amount), int(posted)))
+        cur.execute(_ORPHAN_TRANSFER_JOURNALS)
+        for (journal_id,) in cur.fetchall():
+            out.append(Mismatch("transfer_legs", journal_id, 0, 1, "journal without a transfer"))
+    return report
+
+
+def reconcile_dsn(dsn: str) -> ReconciliationReport:
+    """Reconcile a database in one read-only REPEATABLE READ snapshot."""
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        with conn:
+            return reconcile(conn)
+    finally:
+        conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        usage = "usage: python -m trading.ledger.reconcile postgresql://user:pass@host:port/db"
+        print(usage, file=sys.stderr)  # noqa: T201
+        return 2
+    report = reconcile_dsn(args[0])
+    print(json.dumps(report.to_dict(), indent=2))  # noqa: T201
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
