@@ -1,0 +1,204 @@
+"""The JSON wire format of engine commands (``orders.fifo`` bodies) and events.
+
+This is the one implementation of the command format in ``docs/architecture.md``; intake
+Lambdas encode with :func:`encode_command`, the matcher decodes with :func:`decode_command` and
+publishes :func:`encode_event` / :func:`encode_events` output. Integers stay integers (prices and
+quantities in instrument units); enums travel as their names.
+
+Decoding is strict: malformed JSON -> ``MALFORMED_JSON``, unknown keys -> ``UNKNOWN_FIELD``, a
+missing or mistyped field -> ``VALIDATION_ERROR``, all as :class:`CommandDecodeError` (a
+``DomainError``). Booleans are never accepted where an integer is expected.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from trading.domain.enums import OrderType, Side, StpMode, TimeInForce
+from trading.domain.errors import DomainError, ErrorCode
+from trading.engine.commands import Amend, Cancel, Command, NewOrder
+from trading.engine.events import EVENT_TYPES, CancelReason, Event
+
+_NEW_KEYS = frozenset(
+    {
+        "type",
+        "order_id",
+        "account_id",
+        "symbol",
+        "side",
+        "order_type",
+        "price",
+        "quantity",
+        "quote_budget",
+        "time_in_force",
+        "post_only",
+        "stp",
+        "client_order_id",
+    }
+)
+_CANCEL_KEYS = frozenset({"type", "order_id", "account_id", "symbol"})
+_AMEND_KEYS = frozenset({"type", "order_id", "account_id", "symbol", "price", "quantity"})
+
+_SIDES = {s.value: s for s in Side}
+_ORDER_TYPES = {t.value: t for t in OrderType}
+_TIFS = {t.value: t for t in TimeInForce}
+_STPS = {m.value: m for m in StpMode}
+
+
+class CommandDecodeError(DomainError):
+    """A wire message that is not a valid command."""
+
+
+def _fail(message: str, code: ErrorCode = ErrorCode.VALIDATION_ERROR) -> CommandDecodeError:
+    return CommandDecodeError(code, message)
+
+
+def _text(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if type(value) is not str or not value:
+        raise _fail(f"{key} must be a non-empty string")
+    return value
+
+
+def _opt_int(obj: dict[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None or type(value) is int:
+        return value
+    raise _fail(f"{key} must be an integer or null")
+
+
+def _enum(obj: dict[str, Any], key: str, values: dict[str, Any], default: Any = None) -> Any:
+    raw = obj.get(key)
+    if raw is None and default is not None:
+        return default
+    value = values.get(raw) if type(raw) is str else None
+    if value is None:
+        raise _fail(f"{key} must be one of {', '.join(values)}")
+    return value
+
+
+def _check_keys(obj: dict[str, Any], allowed: frozenset[str]) -> None:
+    if not allowed.issuperset(obj):
+        unknown = sorted(set(obj) - allowed)
+        raise _fail(f"unknown field(s): {', '.join(unknown)}", ErrorCode.UNKNOWN_FIELD)
+
+
+def _decode_new(obj: dict[str, Any]) -> NewOrder:
+    _check_keys(obj, _NEW_KEYS)
+    post_only = obj.get("post_only", False)
+    if type(post_only) is not bool:
+        raise _fail("post_only must be a boolean")
+    client_order_id = obj.get("client_order_id")
+    if client_order_id is not None and type(client_order_id) is not str:
+        raise _fail("client_order_id must be a string or null")
+    return NewOrder(
+        _text(obj, "order_id"),
+        _text(obj, "account_id"),
+        _text(obj, "symbol"),
+        _enum(obj, "side", _SIDES),
+        _enum(obj, "order_type", _ORDER_TYPES),
+        _opt_int(obj, "price"),
+        _opt_int(obj, "quantity"),
+        _enum(obj, "time_in_force", _TIFS, TimeInForce.GTC),
+        post_only,
+        _enum(obj, "stp", _STPS, StpMode.CANCEL_NEWEST),
+        _opt_int(obj, "quote_budget"),
+        client_order_id,
+    )
+
+
+def _decode_cancel(obj: dict[str, Any]) -> Cancel:
+    _check_keys(obj, _CANCEL_KEYS)
+    return Cancel(_text(obj, "order_id"), _text(obj, "account_id"), _text(obj, "symbol"))
+
+
+def _decode_amend(obj: dict[str, Any]) -> Amend:
+    _check_keys(obj, _AMEND_KEYS)
+    return Amend(
+        _text(obj, "order_id"),
+        _text(obj, "account_id"),
+        _text(obj, "symbol"),
+        _opt_int(obj, "price"),
+        _opt_int(obj, "quantity"),
+    )
+
+
+_DECODERS: dict[str, Callable[[dict[str, Any]], Command]] = {
+    "new": _decode_new,
+    "cancel": _decode_cancel,
+    "amend": _decode_amend,
+}
+
+
+def decode_command(data: bytes | bytearray | memoryview | str) -> Command:
+    """Parse one wire message into a command, or raise :class:`CommandDecodeError`."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise _fail(f"not JSON: {exc}", ErrorCode.MALFORMED_JSON) from exc
+    if type(obj) is not dict:
+        raise _fail("a command must be a JSON object")
+    decoder = _DECODERS.get(obj.get("type"))  # type: ignore[arg-type]
+    if decoder is None:
+        raise _fail("type must be one of new, cancel, amend")
+    return decoder(obj)
+
+
+def command_to_dict(command: Command) -> dict[str, Any]:
+    if isinstance(command, NewOrder):
+        return {"type": "new", **command._asdict()}
+    if isinstance(command, Cancel):
+        return {"type": "cancel", **command._asdict()}
+    return {"type": "amend", **command._asdict()}
+
+
+def encode_command(command: Command) -> bytes:
+    return orjson.dumps(command_to_dict(command))
+
+
+# -- events ------------------------------------------------------------------------------------
+
+_EVENT_KEYS: dict[type, tuple[str, ...]] = {cls: ("type", *cls._fields) for cls in EVENT_TYPES.values()}
+_EVENT_NAMES: dict[type, str] = {cls: name for name, cls in EVENT_TYPES.items()}
+_EVENT_ENUMS: dict[str, Callable[[Any], Any]] = {
+    "side": Side,
+    "maker_side": Side,
+    "order_type": OrderType,
+    "time_in_force": TimeInForce,
+    "code": ErrorCode,
+    "reason": CancelReason,
+}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """``{"type": "<EventClass>", **fields}``; enums stay enums (orjson writes their value)."""
+    cls = type(event)
+    return dict(zip(_EVENT_KEYS[cls], (_EVENT_NAMES[cls], *event), strict=True))
+
+
+def encode_event(event: Event) -> bytes:
+    return orjson.dumps(event_to_dict(event))
+
+
+def encode_events(events: list[Event]) -> bytes:
+    """A JSON array of events (what one command produced), in order."""
+    return orjson.dumps([event_to_dict(event) for event in events])
+
+
+def event_from_dict(obj: dict[str, Any]) -> Event:
+    fields = dict(obj)
+    cls = EVENT_TYPES[fields.pop("type")]
+    for key, convert in _EVENT_ENUMS.items():
+        if key in fields:
+            fields[key] = convert(fields[key])
+    return cls(**fields)
+
+
+def decode_event(data: bytes | str) -> Event:
+    obj = orjson.loads(data)
+    return event_from_dict(obj)
+
+
+def decode_events(data: bytes | str) -> list[Event]:
+    return [event_from_dict(obj) for obj in orjson.loads(data)]

@@ -1,0 +1,536 @@
+"""The fast order book: same behaviour as the reference book, built for throughput.
+
+* Price levels live in a dict ``price -> _Level`` per side plus a sorted ``list[int]`` of prices
+  arranged so the best price is always the *last* element (bids ascending, asks stored negated),
+  so taking or checking the best level is O(1) and a new level is one ``bisect.insort``.
+* A level is a ``deque`` of slotted orders in time priority with a running total. Cancels are
+  O(1): the order is marked dead (``remaining = 0``) and skipped when it reaches the front; a level
+  whose live count drops to zero is removed at once, and a level carrying many dead entries is
+  compacted, so memory stays bounded.
+* Validation is inlined and the hot loops bind attributes to locals. Events are the shared
+  ``NamedTuple`` types, so both books' outputs compare equal value for value.
+
+Every rule mirrors :mod:`trading.engine.reference_book`; the shared scenario tests and the
+Hypothesis state machine in ``tests/unit/engine`` check that the two agree event for event.
+"""
+
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
+from trading.domain.errors import ErrorCode
+from trading.domain.instruments import Instrument
+from trading.engine.book import SNAPSHOT_VERSION, L2Snapshot, state_hash
+from trading.engine.commands import Amend, Cancel, Command, NewOrder
+from trading.engine.events import (
+    BookDelta,
+    CancelReason,
+    Event,
+    OrderAccepted,
+    OrderAmended,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    Trade,
+)
+
+_BUY = Side.BUY
+_SELL = Side.SELL
+_LIMIT = OrderType.LIMIT
+_MARKET = OrderType.MARKET
+_GTC = TimeInForce.GTC
+_FOK = TimeInForce.FOK
+_NEWEST = StpMode.CANCEL_NEWEST
+_BOTH = StpMode.CANCEL_BOTH
+_OLDEST = StpMode.CANCEL_OLDEST
+_TRADING = InstrumentStatus.TRADING
+_SELF_TRADE = CancelReason.SELF_TRADE
+_UNFILLED = CancelReason.UNFILLED
+_USER = CancelReason.USER
+
+
+class _Order:
+    __slots__ = ("account_id", "is_buy", "order_id", "post_only", "price", "remaining", "stp")
+
+    def __init__(  # noqa: PLR0917
+        self,
+        order_id: str,
+        account_id: str,
+        is_buy: bool,
+        price: int,
+        remaining: int,
+        stp: StpMode,
+        post_only: bool,
+    ) -> None:
+        self.order_id = order_id
+        self.account_id = account_id
+        self.is_buy = is_buy
+        self.price = price
+        self.remaining = remaining  # 0 = dead (filled, canceled or moved by an amend)
+        self.stp = stp
+        self.post_only = post_only
+
+
+class _Level:
+    __slots__ = ("count", "orders", "total")
+
+    def __init__(self) -> None:
+        self.total = 0  # open quantity of the live orders
+        self.count = 0  # number of live orders
+        self.orders: deque[_Order] = deque()  # live and dead orders in time priority
+
+
+class FastBook:
+    def __init__(self, instrument: Instrument) -> None:
+        self._instrument = instrument
+        self._symbol = instrument.symbol
+        self._tick = instrument.tick_size
+        self._lot = instrument.lot_size
+        self._min_qty = instrument.min_quantity
+        self._max_qty = instrument.max_quantity
+        self._status = instrument.status
+        self._seq = 0
+        self._orders: dict[str, _Order] = {}
+        self._bids: dict[int, _Level] = {}
+        self._bid_prices: list[int] = []  # ascending: best bid is last
+        self._asks: dict[int, _Level] = {}
+        self._ask_keys: list[int] = []  # negated ask prices ascending: best ask is -last
+
+    # -- read side ------------------------------------------------------------------------------
+
+    @property
+    def instrument(self) -> Instrument:
+        return self._instrument
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    @property
+    def status(self) -> InstrumentStatus:
+        return self._status
+
+    def set_status(self, status: InstrumentStatus) -> None:
+        self._status = status
+
+    def depth(self, levels: int) -> L2Snapshot:
+        bids = [
+            (p, self._bids[p].total)
+            for p in reversed(self._bid_prices[max(0, len(self._bid_prices) - levels) :])
+        ]
+        asks = [
+            (-k, self._asks[-k].total)
+            for k in reversed(self._ask_keys[max(0, len(self._ask_keys) - levels) :])
+        ]
+        return L2Snapshot(self._symbol, self._seq, bids, asks)
+
+    def _side_orders(self, is_buy: bool) -> list[_Order]:
+        result: list[_Order] = []
+        if is_buy:
+            levels = [self._bids[p] for p in reversed(self._bid_prices)]
+        else:
+            levels = [self._asks[-k] for k in reversed(self._ask_keys)]
+        for level in levels:
+            result.extend(o for o in level.orders if o.remaining > 0)
+        return result
+
+    def snapshot(self) -> dict[str, Any]:
+        def dump(orders: list[_Order]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "order_id": o.order_id,
+                    "account_id": o.account_id,
+                    "price": o.price,
+                    "quantity": o.remaining,
+                    "stp": o.stp.value,
+                    "post_only": o.post_only,
+                }
+                for o in orders
+            ]
+
+        return {
+            "version": SNAPSHOT_VERSION,
+            "symbol": self._symbol,
+            "status": self._status.value,
+            "seq": self._seq,
+            "bids": dump(self._side_orders(True)),
+            "asks": dump(self._side_orders(False)),
+        }
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        if snapshot["symbol"] != self._symbol:
+            raise ValueError(f"snapshot of {snapshot['symbol']} restored into {self._symbol}")
+        self._status = InstrumentStatus(snapshot["status"])
+        self._seq = int(snapshot["seq"])
+        self._orders, self._bids, self._asks = {}, {}, {}
+        self._bid_prices, self._ask_keys = [], []
+        touched: list[int] = []
+        for is_buy, key in ((True, "bids"), (False, "asks")):
+            for item in snapshot[key]:
+                self._rest(
+                    _Order(
+                        item["order_id"],
+                        item["account_id"],
+                        is_buy,
+                        int(item["price"]),
+                        int(item["quantity"]),
+                        StpMode(item["stp"]),
+                        bool(item["post_only"]),
+                    ),
+                    touched,
+                )
+
+    def state_hash(self) -> str:
+        return state_hash(self.snapshot())
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def process(self, command: Command) -> list[Event]:
+        if isinstance(command, NewOrder):
+            return self._new_order(command)
+        if isinstance(command, Cancel):
+            return self._cancel(command)
+        return self._amend(command)
+
+    def _reject(self, order_id: str, account_id: str, request: str, code: ErrorCode) -> list[Event]:
+        self._seq += 1
+        return [OrderRejected(self._seq, self._symbol, order_id, account_id, request, code)]
+
+    def _new_order(self, cmd: NewOrder) -> list[Event]:  # noqa: PLR0912, PLR0915 -- inlined hot path
+        order_id, account_id, _, side, order_type, price, quantity, tif, post_only, stp, budget, _ = cmd
+        is_buy = side is _BUY
+        code: ErrorCode | None = None
+        # Instrument rules, in the same order as trading.engine.book.check_new_order.
+        if self._status is not _TRADING:
+            code = ErrorCode.INSTRUMENT_HALTED
+        elif order_type is _LIMIT:
+            if price is None:
+                code = ErrorCode.PRICE_REQUIRED
+            elif price <= 0 or price % self._tick:
+                code = ErrorCode.INVALID_PRICE
+            elif budget is not None or (post_only and tif is not _GTC):
+                code = ErrorCode.INVALID_ORDER_TYPE
+        elif price is not None:
+            code = ErrorCode.PRICE_NOT_ALLOWED
+        elif post_only:
+            code = ErrorCode.INVALID_ORDER_TYPE
+        elif budget is not None:
+            if not is_buy or tif is _FOK:
+                code = ErrorCode.INVALID_ORDER_TYPE
+            elif budget <= 0:
+                code = ErrorCode.INVALID_AMOUNT
+        if code is None:
+            if quantity is None:
+                if budget is None:
+                    code = ErrorCode.INVALID_QUANTITY
+                else:
+                    quantity = self._max_qty
+            elif quantity <= 0 or quantity % self._lot:
+                code = ErrorCode.INVALID_QUANTITY
+            elif quantity < self._min_qty:
+                code = ErrorCode.QUANTITY_BELOW_MIN
+            elif quantity > self._max_qty:
+                code = ErrorCode.QUANTITY_ABOVE_MAX
+        if code is None and order_id in self._orders:
+            code = ErrorCode.DUPLICATE_ORDER_ID
+        # Book rules, in the same order as the reference book.
+        best = 0
+        if is_buy:
+            if self._ask_keys:
+                best = -self._ask_keys[-1]
+        elif self._bid_prices:
+            best = self._bid_prices[-1]
+        if code is None:
+            if post_only and best and price is not None and (price >= best if is_buy else price <= best):
+                code = ErrorCode.POST_ONLY_WOULD_CROSS
+            elif order_type is _MARKET and (not best or (budget is not None and budget < best * self._lot)):
+                code = ErrorCode.NO_LIQUIDITY
+            elif (
+                tif is _FOK
+                and quantity is not None
+                and not self._fillable(is_buy, price, account_id, stp, quantity)
+            ):
+                code = ErrorCode.FOK_NOT_FILLABLE
+        if code is not None or quantity is None:
+            return self._reject(order_id, account_id, "new", code or ErrorCode.INVALID_QUANTITY)
+
+        symbol = self._symbol
+        seq = self._seq + 1
+        events: list[Event] = [
+            OrderAccepted(seq, symbol, order_id, account_id, side, order_type, price, quantity, tif)
+        ]
+        touched: list[int] = []
+        remaining = quantity
+        stopped = False
+        if best and (price is None or (price >= best if is_buy else price <= best)):
+            seq, remaining, stopped = self._match(
+                events, seq, touched, order_id, account_id, is_buy, price, remaining, stp, budget
+            )
+        if remaining:
+            if stopped:
+                seq += 1
+                events.append(OrderCanceled(seq, symbol, order_id, account_id, remaining, _SELF_TRADE))
+            elif price is not None and tif is _GTC:
+                self._rest(_Order(order_id, account_id, is_buy, price, remaining, stp, post_only), touched)
+            else:
+                seq += 1
+                events.append(OrderCanceled(seq, symbol, order_id, account_id, remaining, _UNFILLED))
+        self._seq = self._deltas(events, seq, touched)
+        return events
+
+    def _fillable(self, is_buy: bool, limit: int | None, account_id: str, stp: StpMode, wanted: int) -> bool:
+        total = 0
+        if is_buy:
+            levels = [(-k, self._asks[-k]) for k in reversed(self._ask_keys)]
+        else:
+            levels = [(p, self._bids[p]) for p in reversed(self._bid_prices)]
+        for price, level in levels:
+            if limit is not None and (price > limit if is_buy else price < limit):
+                return False
+            for maker in level.orders:
+                if maker.remaining == 0:
+                    continue
+                if maker.account_id == account_id:
+                    if stp is _OLDEST:
+                        continue
+                    return False
+                total += maker.remaining
+                if total >= wanted:
+                    return True
+        return False
+
+    def _match(  # noqa: PLR0912, PLR0915, PLR0917 -- inlined hot loop
+        self,
+        events: list[Event],
+        seq: int,
+        touched: list[int],
+        order_id: str,
+        account_id: str,
+        is_buy: bool,
+        limit: int | None,
+        remaining: int,
+        stp: StpMode,
+        budget: int | None,
+    ) -> tuple[int, int, bool]:
+        """Trade against the opposite side; returns (last seq, remaining, stopped by STP)."""
+        symbol = self._symbol
+        orders = self._orders
+        lot = self._lot
+        if is_buy:
+            levels = self._asks
+            keys = self._ask_keys
+            maker_side = _SELL
+        else:
+            levels = self._bids
+            keys = self._bid_prices
+            maker_side = _BUY
+        stopped = False
+        while remaining and keys:
+            key = keys[-1]
+            price = -key if is_buy else key
+            if limit is not None and (price > limit if is_buy else price < limit):
+                break
+            level = levels[price]
+            queue = level.orders
+            halt = False
+            untouched = key not in touched
+            while remaining and level.count:
+                maker = queue[0]
+                maker_remaining = maker.remaining
+                if not maker_remaining:
+                    queue.popleft()
+                    continue
+                if maker.account_id == account_id:
+                    if stp is _NEWEST:
+                        stopped = halt = True
+                        break
+                    if untouched:
+                        touched.append(key)
+                        untouched = False
+                    queue.popleft()
+                    level.count -= 1
+                    level.total -= maker_remaining
+                    maker.remaining = 0
+                    del orders[maker.order_id]
+                    seq += 1
+                    events.append(
+                        OrderCanceled(
+                            seq, symbol, maker.order_id, maker.account_id, maker_remaining, _SELF_TRADE
+                        )
+                    )
+                    if stp is _BOTH:
+                        stopped = halt = True
+                        break
+                    continue
+                quantity = remaining if remaining < maker_remaining else maker_remaining
+                if budget is not None:
+                    affordable = budget // (price * lot) * lot
+                    if affordable < quantity:  # noqa: PLR1730 -- min() is a slower call in the hot loop
+                        quantity = affordable
+                    if not quantity:
+                        halt = True
+                        break
+                    budget -= quantity * price
+                if untouched:
+                    touched.append(key)
+                    untouched = False
+                maker_remaining -= quantity
+                remaining -= quantity
+                maker.remaining = maker_remaining
+                level.total -= quantity
+                seq += 1
+                events.append(
+                    Trade(
+                        seq,
+                        symbol,
+                        price,
+                        quantity,
+                        maker_side,
+                        maker.order_id,
+                        maker.account_id,
+                        order_id,
+                        account_id,
+                        maker_remaining,
+                        remaining,
+                    )
+                )
+                if not maker_remaining:
+                    queue.popleft()
+                    level.count -= 1
+                    del orders[maker.order_id]
+                    seq += 1
+                    events.append(OrderFilled(seq, symbol, maker.order_id, maker.account_id))
+                if not remaining:
+                    seq += 1
+                    events.append(OrderFilled(seq, symbol, order_id, account_id))
+            if not level.count:
+                del levels[price]
+                keys.pop()
+            if halt:
+                break
+        return seq, remaining, stopped
+
+    def _rest(self, order: _Order, touched: list[int]) -> None:
+        price = order.price
+        if order.is_buy:
+            level = self._bids.get(price)
+            if level is None:
+                level = self._bids[price] = _Level()
+                insort(self._bid_prices, price)
+            key = price
+        else:
+            level = self._asks.get(price)
+            if level is None:
+                level = self._asks[price] = _Level()
+                insort(self._ask_keys, -price)
+            key = -price
+        level.orders.append(order)
+        level.count += 1
+        level.total += order.remaining
+        self._orders[order.order_id] = order
+        if key not in touched:
+            touched.append(key)
+
+    def _unlink(self, order: _Order) -> None:
+        """Take a live order off the book (it stays in its deque as a dead entry)."""
+        price = order.price
+        del self._orders[order.order_id]
+        if order.is_buy:
+            levels, keys, key = self._bids, self._bid_prices, price
+        else:
+            levels, keys, key = self._asks, self._ask_keys, -price
+        level = levels[price]
+        level.total -= order.remaining
+        level.count -= 1
+        order.remaining = 0
+        if not level.count:
+            del levels[price]
+            if keys[-1] == key:
+                keys.pop()
+            else:
+                del keys[bisect_left(keys, key)]
+        elif len(level.orders) > 2 * level.count + 16:
+            level.orders = deque(o for o in level.orders if o.remaining)
+
+    def _deltas(self, events: list[Event], seq: int, touched: list[int]) -> int:
+        symbol = self._symbol
+        for key in touched:
+            if key > 0:
+                level = self._bids.get(key)
+                seq += 1
+                events.append(BookDelta(seq, symbol, _BUY, key, level.total if level is not None else 0))
+            else:
+                level = self._asks.get(-key)
+                seq += 1
+                events.append(BookDelta(seq, symbol, _SELL, -key, level.total if level is not None else 0))
+        return seq
+
+    def _cancel(self, cmd: Cancel) -> list[Event]:
+        order_id, account_id, _ = cmd
+        order = self._orders.get(order_id)
+        if order is None or order.account_id != account_id:
+            return self._reject(order_id, account_id, "cancel", ErrorCode.UNKNOWN_ORDER)
+        remaining = order.remaining
+        self._unlink(order)
+        seq = self._seq + 1
+        events: list[Event] = [OrderCanceled(seq, self._symbol, order_id, account_id, remaining, _USER)]
+        self._seq = self._deltas(events, seq, [order.price if order.is_buy else -order.price])
+        return events
+
+    def _amend(self, cmd: Amend) -> list[Event]:  # noqa: PLR0912
+        order_id, account_id, _, new_price, new_quantity = cmd
+        code: ErrorCode | None = None
+        if self._status is not _TRADING:
+            code = ErrorCode.INSTRUMENT_HALTED
+        elif new_price is None and new_quantity is None:
+            code = ErrorCode.INVALID_AMEND
+        elif new_price is not None and (new_price <= 0 or new_price % self._tick):
+            code = ErrorCode.INVALID_PRICE
+        elif new_quantity is not None and (new_quantity <= 0 or new_quantity % self._lot):
+            code = ErrorCode.INVALID_QUANTITY
+        elif new_quantity is not None and new_quantity > self._max_qty:
+            code = ErrorCode.QUANTITY_ABOVE_MAX
+        order = self._orders.get(order_id)
+        if code is None and (order is None or order.account_id != account_id):
+            code = ErrorCode.UNKNOWN_ORDER
+        if code is not None or order is None:
+            return self._reject(order_id, account_id, "amend", code or ErrorCode.UNKNOWN_ORDER)
+        is_buy = order.is_buy
+        price = order.price if new_price is None else new_price
+        quantity = order.remaining if new_quantity is None else new_quantity
+        if is_buy:
+            best = -self._ask_keys[-1] if self._ask_keys else 0
+        else:
+            best = self._bid_prices[-1] if self._bid_prices else 0
+        crosses = bool(best) and (price >= best if is_buy else price <= best)
+        if order.post_only and crosses:
+            return self._reject(order_id, account_id, "amend", ErrorCode.POST_ONLY_WOULD_CROSS)
+        symbol = self._symbol
+        touched = [order.price if is_buy else -order.price]
+        seq = self._seq + 1
+        if price == order.price and quantity <= order.remaining:
+            level = (self._bids if is_buy else self._asks)[price]
+            level.total -= order.remaining - quantity
+            order.remaining = quantity
+            events: list[Event] = [OrderAmended(seq, symbol, order_id, account_id, price, quantity, True)]
+            self._seq = self._deltas(events, seq, touched)
+            return events
+        self._unlink(order)
+        events = [OrderAmended(seq, symbol, order_id, account_id, price, quantity, False)]
+        stopped = False
+        if crosses:
+            seq, quantity, stopped = self._match(
+                events, seq, touched, order_id, account_id, is_buy, price, quantity, order.stp, None
+            )
+        if quantity:
+            if stopped:
+                seq += 1
+                events.append(OrderCanceled(seq, symbol, order_id, account_id, quantity, _SELF_TRADE))
+            else:
+                self._rest(
+                    _Order(order_id, account_id, is_buy, price, quantity, order.stp, order.post_only), touched
+                )
+        self._seq = self._deltas(events, seq, touched)
+        return events

@@ -1,0 +1,84 @@
+"""Helpers shared by the engine tests: a test instrument and command/state shorthands."""
+
+from typing import Any
+
+from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
+from trading.domain.instruments import Instrument
+from trading.engine import Event, NewOrder, OrderBook
+
+SYMBOL = "BTC-USD"
+
+# Prices on a 5-tick grid and quantities in lots of 10 so that grid rejections are testable.
+INSTRUMENT = Instrument(
+    symbol=SYMBOL,
+    base_asset="BTC",
+    quote_asset="USD",
+    base_decimals=8,
+    quote_decimals=6,
+    price_decimals=2,
+    quantity_decimals=4,
+    tick_size=5,
+    lot_size=10,
+    min_quantity=10,
+    max_quantity=10_000,
+    min_notional=0,
+)
+HALTED_INSTRUMENT = INSTRUMENT.model_copy(
+    update={"symbol": "ETH-USD", "base_asset": "ETH", "status": InstrumentStatus.HALTED}
+)
+
+
+def limit(  # noqa: PLR0917
+    order_id: str,
+    side: Side,
+    price: int,
+    quantity: int,
+    account: str = "alice",
+    tif: TimeInForce = TimeInForce.GTC,
+    post_only: bool = False,
+    stp: StpMode = StpMode.CANCEL_NEWEST,
+) -> NewOrder:
+    return NewOrder(order_id, account, SYMBOL, side, OrderType.LIMIT, price, quantity, tif, post_only, stp)
+
+
+def buy(order_id: str, price: int, quantity: int, account: str = "alice", **kw: Any) -> NewOrder:
+    return limit(order_id, Side.BUY, price, quantity, account, **kw)
+
+
+def sell(order_id: str, price: int, quantity: int, account: str = "bob", **kw: Any) -> NewOrder:
+    return limit(order_id, Side.SELL, price, quantity, account, **kw)
+
+
+def market(  # noqa: PLR0917
+    order_id: str,
+    side: Side,
+    quantity: int | None,
+    account: str = "carol",
+    budget: int | None = None,
+    tif: TimeInForce = TimeInForce.IOC,
+    stp: StpMode = StpMode.CANCEL_NEWEST,
+) -> NewOrder:
+    return NewOrder(
+        order_id, account, SYMBOL, side, OrderType.MARKET, None, quantity, tif, False, stp, budget
+    )
+
+
+def state(book: OrderBook) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """The whole book as ``(order_id, price, open quantity)`` per side, in priority order."""
+    snap = book.snapshot()
+    return (
+        [(o["order_id"], o["price"], o["quantity"]) for o in snap["bids"]],
+        [(o["order_id"], o["price"], o["quantity"]) for o in snap["asks"]],
+    )
+
+
+def run(book: OrderBook, *commands: Any) -> list[Event]:
+    """Process commands, returning the events of the last one."""
+    events: list[Event] = []
+    for command in commands:
+        events = book.process(command)
+    return events
+
+
+def kinds(events: list[Event]) -> list[str]:
+    return [type(e).__name__ for e in events]
