@@ -1,0 +1,1 @@
+"""AWS and PostgreSQL implementations of the services' ports."""

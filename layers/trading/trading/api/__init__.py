@@ -1,0 +1,1 @@
+"""The REST API edge: pydantic request/response models, routes, error mapping, OpenAPI."""

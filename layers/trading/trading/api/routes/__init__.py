@@ -1,0 +1,1 @@
+"""Route groups; each Lambda includes one router (docs/architecture.md, "Functions")."""

@@ -1,0 +1,107 @@
+"""Public market data (function ``market_data``, no authorizer)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from trading.adapters import database
+from trading.api import wiring
+from trading.api.models import BookLevel, InstrumentResponse, Instruments, OrderBook, Trade, Trades
+from trading.api.routes.common import PUBLIC_ERRORS, json_response, ok
+from trading.domain.enums import Side
+from trading.domain.instruments import Instrument, Symbol
+from trading.domain.numbers import format_units
+from trading.services import queries
+
+router = Router()  # type: ignore[no-untyped-call]
+
+
+def instrument_response(i: Instrument) -> InstrumentResponse:
+    return InstrumentResponse(
+        symbol=i.symbol,
+        base_asset=i.base_asset,
+        quote_asset=i.quote_asset,
+        tick_size=i.format_price(i.tick_size),
+        lot_size=i.format_quantity(i.lot_size),
+        min_quantity=i.format_quantity(i.min_quantity),
+        max_quantity=i.format_quantity(i.max_quantity),
+        min_notional=format_units(i.min_notional, i.quote_decimals),
+        maker_fee_bps=i.maker_fee_bps,
+        taker_fee_bps=i.taker_fee_bps,
+        status=i.status,
+    )
+
+
+@router.get(
+    "/v1/instruments",
+    summary="Tradable instruments and their rules",
+    tags=["market data"],
+    responses={**ok(200, Instruments, "all instruments"), **PUBLIC_ERRORS},
+)
+def list_instruments() -> Response[str]:
+    items = [instrument_response(i) for i in wiring.instruments().all()]
+    return json_response(200, Instruments(instruments=items))
+
+
+@router.get(
+    "/v1/book/<symbol>",
+    summary="Aggregated order book (L2)",
+    tags=["market data"],
+    responses={**ok(200, OrderBook, "best levels per side"), **PUBLIC_ERRORS},
+)
+def get_book(
+    symbol: Annotated[Symbol, Path()], depth: Annotated[int, Query(ge=1, le=500)] = 50
+) -> Response[str]:
+    instrument = wiring.instruments().get(symbol)
+    books = wiring.order_books()
+
+    def levels(side: Side) -> list[BookLevel]:
+        return [
+            BookLevel(price=instrument.format_price(p), quantity=instrument.format_quantity(q))
+            for p, q in books.levels(symbol, side, depth)
+        ]
+
+    book = OrderBook(symbol=symbol, seq=books.sequence(symbol), bids=levels(Side.BUY), asks=levels(Side.SELL))
+    return json_response(200, book)
+
+
+@router.get(
+    "/v1/trades/<symbol>",
+    summary="Recent trades of a symbol, newest first",
+    tags=["market data"],
+    responses={**ok(200, Trades, "recent trades"), **PUBLIC_ERRORS},
+)
+def get_trades(
+    symbol: Annotated[Symbol, Path()], limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> Response[str]:
+    instrument = wiring.instruments().get(symbol)
+    rows = queries.recent_trades(database.reader(), symbol, limit)
+    trades = [
+        Trade(
+            trade_id=r.trade_id,
+            seq=r.seq,
+            price=instrument.format_price(r.price),
+            quantity=instrument.format_quantity(r.quantity),
+            taker_side=Side(r.taker_side),
+            executed_at=r.executed_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        )
+        for r in rows
+    ]
+    return json_response(200, Trades(symbol=symbol, trades=trades))
+
+
+@router.get(
+    "/v1/openapi.json",
+    summary="This API's OpenAPI document",
+    tags=["meta"],
+    responses={200: {"description": "OpenAPI 3 document"}},
+)
+def get_openapi() -> Response[str]:
+    from trading.api.openapi import openapi_document  # noqa: PLC0415 - the document imports every router
+
+    document: dict[str, Any] = openapi_document()
+    return json_response(200, document)

@@ -1,0 +1,1 @@
+"""Use cases written against ``Protocol`` ports; the function edge wires the adapters."""

@@ -1,0 +1,58 @@
+"""Configuration models, one per function, composed from shared pieces.
+
+Every value comes from the environment names in ``docs/architecture.md``; they are validated once
+when a function starts (a missing variable fails the cold start, not the first order). Nothing
+else in the code reads ``os.environ``.
+"""
+
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GroupScheme = Literal["symbol", "account_symbol"]
+
+
+class _Env(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+
+class DatabaseSettings(_Env):
+    db_secret_arn: str
+    db_writer_host: str
+    db_reader_host: str
+    db_port: int = 5432
+    db_name: str
+
+
+class OrdersTableSettings(_Env):
+    orders_table: str
+
+
+class OrdersQueueSettings(_Env):
+    orders_queue_url: str
+    # MessageGroupId scheme for orders.fifo, see docs/adr/0004-message-group-id.md
+    order_group_scheme: GroupScheme = "symbol"
+
+
+class InstrumentsTableSettings(_Env):
+    instruments_table: str
+    # How long a function trusts its cached copy of the instruments (a halt takes effect after it).
+    instruments_cache_seconds: float = 1.0
+
+
+class OrderBooksTableSettings(_Env):
+    order_books_table: str
+
+
+class ApiKeysTableSettings(_Env):
+    api_keys_table: str
+
+
+class IdempotencySettings(_Env):
+    idempotency_table: str
+    idempotency_expiry_seconds: int = 3600
+
+
+class AuthorizerSettings(ApiKeysTableSettings):
+    replay_window_seconds: int = 30
+    api_key_cache_seconds: float = 60.0
