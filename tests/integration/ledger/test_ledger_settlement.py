@@ -218,3 +218,27 @@ def test_a_trade_without_a_hold_is_paid_from_available(world: World) -> None:
     assert world.balance("buyer", "USD") == (20_000_000_000 - NOTIONAL - TAKER_FEE, 0)
     with world.conn:
         assert reconcile(world.conn).ok
+
+
+def test_fees_round_up_once_per_order_so_a_swept_level_never_overdraws_the_hold(world: World) -> None:
+    # Given a buyer whose whole balance is held for 3 lots at 30000.01 plus the taker fee on the
+    # total (rounding each fill's fee up separately would need 2 atoms more than that)
+    price, notional = 3_000_001, 3 * 3_000_001
+    hold = notional + BTC_USD.fee_atoms(notional, 20)
+    world.account("buyer", USD=hold)
+    world.order_hold("buy-1", "buyer", Side.BUY, price, 3)
+    for n in range(3):
+        world.account(f"maker{n}", BTC=10_000)
+        world.order_hold(f"sell-{n}", f"maker{n}", Side.SELL, price, 1)
+    fills = [
+        trade(n + 1, price, 1, Side.BUY, (f"maker{n}", f"sell-{n}"), ("buyer", "buy-1")) for n in range(3)
+    ]
+    # When the buy sweeps the three makers and the fills settle (out of order)
+    for fill in (fills[2], fills[0], fills[1]):
+        with world.conn:
+            settle_trades(world.conn, [fill])
+    # Then the buyer paid exactly its hold and the taker fees total ceil(20 bps of the total)
+    assert world.balance("buyer", "USD") == (0, 0)
+    assert world.scalar("SELECT sum(taker_fee) FROM trades") == BTC_USD.fee_atoms(notional, 20) == 18_001
+    with world.conn:
+        assert reconcile(world.conn).ok

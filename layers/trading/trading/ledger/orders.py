@@ -139,7 +139,9 @@ def sweep_holds(
         if item is None:
             with conn, conn.cursor() as cur:
                 cur.execute("SELECT 1 FROM holds WHERE order_id = %s FOR UPDATE", (order_id,))
-                if settled_quantity(cur, order_id) == 0 and release_locked(cur, order_id) >= 0:
+                # An order with settled fills did exist; never guess about those.
+                if settled_quantity(cur, order_id) == 0:
+                    release_locked(cur, order_id)
                     result.orphaned.append(order_id)
                     result.released.append(order_id)
             continue

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from trading.domain.enums import Side
 from trading.domain.instruments import Instrument, demo_instruments
-from trading.ledger.errors import PermanentSettlementError
+from trading.ledger.errors import PermanentSettlementError, TransientSettlementError
 from trading.ledger.holds import release_settled_terminal_orders
 from trading.ledger.models import TradeExecuted
 from trading.ledger.transfers import FEE_ACCOUNT
@@ -65,10 +65,26 @@ def parse_trades(details: Iterable[Mapping[str, Any] | TradeExecuted]) -> list[T
     return trades
 
 
-def fees_for(trade: TradeExecuted, instrument: Instrument) -> _Fees:
+def fees_for(
+    trade: TradeExecuted,
+    instrument: Instrument,
+    maker_settled_notional: int = 0,
+    taker_settled_notional: int = 0,
+) -> _Fees:
+    """The trade's fees, charged on each order's cumulative notional and rounded up once.
+
+    ``*_settled_notional`` is what the maker/taker order already settled in the same liquidity
+    role (quote atoms). The fill pays ``ceil(bps * after) - ceil(bps * before)``, so an order's
+    total fee is ``ceil(bps * total notional)`` however its fills are split or ordered, which is
+    never more than the fee the order's hold reserved for its whole notional.
+    """
     notional = instrument.notional_atoms(trade.price, trade.quantity)
-    maker = instrument.fee_atoms(notional, instrument.maker_fee_bps)
-    taker = instrument.fee_atoms(notional, instrument.taker_fee_bps)
+
+    def increment(before: int, bps: int) -> int:
+        return instrument.fee_atoms(before + notional, bps) - instrument.fee_atoms(before, bps)
+
+    maker = increment(maker_settled_notional, instrument.maker_fee_bps)
+    taker = increment(taker_settled_notional, instrument.taker_fee_bps)
     if trade.taker_side is Side.BUY:
         return _Fees(buyer=taker, seller=maker)
     return _Fees(buyer=maker, seller=taker)
@@ -91,19 +107,75 @@ def settle_trades(
     result = SettlementResult()
     if not batch:
         return result
-    fees = {t.trade_id: fees_for(t, by_symbol[t.symbol]) for t in batch}
     with conn.cursor() as cur:
-        new_ids = _insert_trades(cur, batch, fees)
-        fresh = [t for t in batch if t.trade_id in new_ids]
-        result.duplicates = [t.trade_id for t in batch if t.trade_id not in new_ids]
-        _check_duplicates_match(cur, [t for t in batch if t.trade_id not in new_ids])
-        if fresh:
-            _apply(cur, fresh, fees, by_symbol)
-            result.released_holds = release_settled_terminal_orders(
-                cur, [oid for t in fresh for oid in (t.maker_order_id, t.taker_order_id)]
-            )
+        # Lock order (deadlock avoidance, shared with hold release): holds by order id, then
+        # balances by (account_id, asset). Locking the holds first also serialises concurrent
+        # deliveries of the same trade, so the duplicate check below is reliable.
+        order_ids = sorted({oid for t in batch for oid in (t.maker_order_id, t.taker_order_id)})
+        cur.execute(
+            """SELECT order_id, account_id, asset, remaining FROM holds
+               WHERE order_id = ANY(%s) AND status = 'ACTIVE' ORDER BY order_id FOR UPDATE""",
+            (order_ids,),
+        )
+        holds = {row[0]: (row[1], row[2], int(row[3])) for row in cur.fetchall()}
+        known = _already_settled(cur, batch)
+        duplicates = [t for t in batch if t.trade_id in known]
+        _check_duplicates_match(cur, duplicates)
+        fresh = [t for t in batch if t.trade_id not in known]
+        result.duplicates = [t.trade_id for t in duplicates]
+        if not fresh:
+            return result
+        fees = _cumulative_fees(cur, fresh, by_symbol)
+        inserted = _insert_trades(cur, fresh, fees)
+        if len(inserted) != len(fresh):
+            # Another transaction settled one of these trades concurrently (orders without a
+            # hold are not serialised by the lock above); a retry sees them as duplicates.
+            raise TransientSettlementError("a trade of the batch was settled concurrently; retry")
+        _apply(cur, fresh, fees, by_symbol, holds)
+        result.released_holds = release_settled_terminal_orders(cur, order_ids)
         result.settled = [t.trade_id for t in fresh]
     return result
+
+
+def _already_settled(cur: cursor, batch: Sequence[TradeExecuted]) -> set[str]:
+    """Ids of batch trades already in ``trades`` by id, or whose (symbol, seq) is taken (which
+    :func:`_check_duplicates_match` then rejects unless it is the very same trade)."""
+    cur.execute(
+        """SELECT trade_id, symbol, seq FROM trades WHERE trade_id = ANY(%s)
+           OR (symbol, seq) IN (SELECT * FROM unnest(%s::text[], %s::bigint[]))""",
+        ([t.trade_id for t in batch], [t.symbol for t in batch], [t.seq for t in batch]),
+    )
+    rows = cur.fetchall()
+    ids = {row[0] for row in rows}
+    pairs = {(row[1], int(row[2])) for row in rows}
+    return {t.trade_id for t in batch if t.trade_id in ids or (t.symbol, t.seq) in pairs}
+
+
+def _cumulative_fees(
+    cur: cursor, fresh: Sequence[TradeExecuted], by_symbol: Mapping[str, Instrument]
+) -> dict[str, _Fees]:
+    """Fees of the new trades in sequence order, continuing each order's settled notional."""
+    settled: dict[tuple[str, str], int] = {}  # (role, order_id) -> settled notional in quote atoms
+    for role in ("maker", "taker"):
+        ids = sorted({getattr(t, f"{role}_order_id") for t in fresh})
+        cur.execute(
+            f"""SELECT {role}_order_id, symbol, sum(price::numeric * quantity) FROM trades
+                WHERE {role}_order_id = ANY(%s) GROUP BY 1, 2""",  # noqa: S608 - fixed column names
+            (ids,),
+        )
+        for order_id, symbol, notional in cur.fetchall():
+            inst = by_symbol.get(symbol)
+            factor = inst.notional_to_quote_atoms if inst is not None else 1
+            settled[(role, order_id)] = settled.get((role, order_id), 0) + int(notional) * factor
+    fees: dict[str, _Fees] = {}
+    for t in fresh:
+        inst = by_symbol[t.symbol]
+        maker_key, taker_key = ("maker", t.maker_order_id), ("taker", t.taker_order_id)
+        fees[t.trade_id] = fees_for(t, inst, settled.get(maker_key, 0), settled.get(taker_key, 0))
+        notional = inst.notional_atoms(t.price, t.quantity)
+        settled[maker_key] = settled.get(maker_key, 0) + notional
+        settled[taker_key] = settled.get(taker_key, 0) + notional
+    return fees
 
 
 def _insert_trades(cur: cursor, batch: Sequence[TradeExecuted], fees: Mapping[str, _Fees]) -> set[str]:
@@ -174,17 +246,8 @@ def _apply(
     trades: Sequence[TradeExecuted],
     fees: Mapping[str, _Fees],
     by_symbol: Mapping[str, Instrument],
+    holds: Mapping[str, tuple[str, str, int]],
 ) -> None:
-    # Lock order (deadlock avoidance, shared with hold release): holds by order id, then balances
-    # by (account_id, asset).
-    order_ids = sorted({oid for t in trades for oid in (t.buyer_order_id, t.seller_order_id)})
-    cur.execute(
-        """SELECT order_id, account_id, asset, remaining FROM holds
-           WHERE order_id = ANY(%s) AND status = 'ACTIVE' ORDER BY order_id FOR UPDATE""",
-        (order_ids,),
-    )
-    holds = {row[0]: (row[1], row[2], int(row[3])) for row in cur.fetchall()}
-
     keys: set[BalanceKey] = set()
     for t in trades:
         inst = by_symbol[t.symbol]
