@@ -1,0 +1,233 @@
+"""A throw-away slice of the stack in moto for one matcher test.
+
+Tables are created from their definitions in ``template.yaml`` (the single source of truth), with
+unique names so tests sharing a worker's moto server never see each other's data. The bus gets a
+rule that copies every ``trading.matcher`` event to an observer SQS queue, so a test sees exactly
+what EventBridge received.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from trading.domain.enums import OrderType, Side
+from trading.domain.instruments import Instrument, demo_instruments
+from trading.engine.codec import encode_command
+from trading.engine.commands import Command, NewOrder
+
+REPO = Path(__file__).resolve().parents[3]
+TABLES = {"orders": "OrdersTable", "books": "OrderBooksTable", "instruments": "InstrumentsTable"}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML, turning every ``!Tag`` into a plain value (we only need keys)."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def table_definitions() -> dict[str, dict[str, Any]]:
+    template = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)
+    return {name: template["Resources"][logical]["Properties"] for name, logical in TABLES.items()}
+
+
+def _number(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+@dataclass
+class MatcherCloud:
+    endpoint: str
+    prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
+    group_scheme: str = "symbol"
+
+    def __post_init__(self) -> None:
+        kwargs = {"endpoint_url": self.endpoint, "region_name": "us-east-1"}
+        self.ddb = boto3.client("dynamodb", **kwargs)
+        self.sqs = boto3.client("sqs", **kwargs)
+        self.events = boto3.client("events", **kwargs)
+        self.names = {name: f"{self.prefix}-{name}" for name in TABLES}
+        for name, props in table_definitions().items():
+            request: dict[str, Any] = {
+                "TableName": self.names[name],
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": "PAY_PER_REQUEST",
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            self.ddb.create_table(**request)
+        self.queue_url = self.sqs.create_queue(
+            QueueName=f"{self.prefix}-orders.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false", "VisibilityTimeout": "30"},
+        )["QueueUrl"]
+        self.bus = f"{self.prefix}-trading"
+        self.events.create_event_bus(Name=self.bus)
+        self.observer_url = self.sqs.create_queue(QueueName=f"{self.prefix}-observer")["QueueUrl"]
+        observer_arn = self.sqs.get_queue_attributes(QueueUrl=self.observer_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.events.put_rule(
+            Name=f"{self.prefix}-all",
+            EventBusName=self.bus,
+            EventPattern=json.dumps({"source": ["trading.matcher"]}),
+        )
+        self.events.put_targets(
+            Rule=f"{self.prefix}-all",
+            EventBusName=self.bus,
+            Targets=[{"Id": "observer", "Arn": observer_arn}],
+        )
+        self.seen: list[dict[str, Any]] = []
+
+    # -- setup ------------------------------------------------------------------------------------
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            "ORDERS_TABLE": self.names["orders"],
+            "ORDER_BOOKS_TABLE": self.names["books"],
+            "INSTRUMENTS_TABLE": self.names["instruments"],
+            "ORDERS_QUEUE_URL": self.queue_url,
+            "EVENT_BUS_NAME": self.bus,
+            "MATCHER_WAIT_SECONDS": "1",
+            "MATCHER_INSTRUMENT_REFRESH_SECONDS": "0",
+            **extra,
+        }
+
+    def seed_instruments(self, instruments: Iterable[Instrument] | None = None) -> None:
+        for instrument in instruments or demo_instruments():
+            item = {k: _number(v) for k, v in instrument.model_dump(mode="json").items()}
+            self.ddb.put_item(TableName=self.names["instruments"], Item=item)
+
+    def set_status(self, symbol: str, status: str) -> None:
+        self.ddb.update_item(
+            TableName=self.names["instruments"],
+            Key={"symbol": {"S": symbol}},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": status}},
+        )
+
+    def send(self, command: Command, dedup_id: str | None = None) -> None:
+        """What intake does: a PENDING ``Orders`` item for a new order, then the FIFO message."""
+        if isinstance(command, NewOrder):
+            self.ddb.put_item(
+                TableName=self.names["orders"],
+                Item={
+                    "order_id": {"S": command.order_id},
+                    "account_id": {"S": command.account_id},
+                    "symbol": {"S": command.symbol},
+                    "status": {"S": "PENDING"},
+                    "created_at": {"S": "2026-11-25T00:00:00.000000Z"},
+                },
+            )
+        group = command.symbol if self.group_scheme == "symbol" else f"{command.account_id}:{command.symbol}"
+        self.sqs.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=encode_command(command).decode(),
+            MessageGroupId=group,
+            MessageDeduplicationId=dedup_id or command.order_id,
+        )
+
+    # -- observation ------------------------------------------------------------------------------
+
+    def drain_events(self, wait_seconds: int = 1) -> list[dict[str, Any]]:
+        """Every event EventBridge delivered so far (accumulated across calls)."""
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=self.observer_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+            ).get("Messages", [])
+            if not got:
+                return self.seen
+            for message in got:
+                self.seen.append(json.loads(message["Body"]))
+            self.sqs.delete_message_batch(
+                QueueUrl=self.observer_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(got)],
+            )
+            wait_seconds = 0
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        item = self.ddb.get_item(TableName=self.names["orders"], Key={"order_id": {"S": order_id}})["Item"]
+        return {k: _plain(v) for k, v in item.items()}
+
+    def book_items(self, symbol: str) -> dict[str, dict[str, Any]]:
+        items = self.ddb.query(
+            TableName=self.names["books"],
+            KeyConditionExpression="symbol = :s",
+            ExpressionAttributeValues={":s": {"S": symbol}},
+        )["Items"]
+        return {i["sk"]["S"]: {k: _plain(v) for k, v in i.items()} for i in items}
+
+    def levels(self, symbol: str) -> dict[tuple[str, int], int]:
+        return {
+            (v["side"], v["price"]): v["quantity"]
+            for k, v in self.book_items(symbol).items()
+            if k.startswith("level#")
+        }
+
+    def checkpoint(self, symbol: str) -> int:
+        return int(self.book_items(symbol).get("checkpoint", {}).get("seq", 0))
+
+    def queue_empty(self) -> bool:
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (
+            attrs["ApproximateNumberOfMessages"] == "0"
+            and attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
+        )
+
+    # -- the real service as a subprocess -----------------------------------------------------------
+
+    def start_matcher(self, log_path: Path, **extra: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "AWS_ENDPOINT_URL": self.endpoint, "MATCHER_HTTP_PORT": "0", **self.env(**extra)}
+        entrypoint = Path(sys.executable).with_name("matcher-service")
+        with log_path.open("ab") as log:
+            return subprocess.Popen([str(entrypoint)], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _plain(attr: Mapping[str, Any]) -> Any:
+    (kind, value), *_ = attr.items()
+    if kind == "N":
+        return int(value)
+    if kind == "SS":
+        return set(value)
+    if kind == "BOOL":
+        return bool(value)
+    return value
+
+
+def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(interval)
+
+
+def limit(
+    order_id: str, account: str, side: Side, price: int, quantity: int, *, symbol: str = "BTC-USD"
+) -> NewOrder:
+    return NewOrder(
+        order_id, account, symbol, side, OrderType.LIMIT, price, quantity, client_order_id=f"c-{order_id}"
+    )
+
+
+def by_type(events: list[dict[str, Any]], detail_type: str) -> list[dict[str, Any]]:
+    return [e["detail"] for e in events if e["detail-type"] == detail_type]
