@@ -1,0 +1,316 @@
+"""The REST API: API Gateway REST proxy events from the template's routes, authorizer, throttling.
+
+Behaviour copied from API Gateway (REST, Lambda proxy integration):
+* a method/path the template does not declare answers ``403 {"message":"Missing Authentication Token"}``;
+* a REQUEST authorizer gets the request's headers/query/path; a missing identity source answers
+  401 without calling it; ``raise Exception("Unauthorized")`` answers 401, a Deny policy 403, an
+  error 500; Allow results are cached per identity-source values for the authorizer's TTL and
+  checked against each request's method ARN; the authorizer ``context`` reaches the handler as
+  ``requestContext.authorizer``;
+* usage-plan throttling: a token bucket per API key (``X-API-Key``, else client IP) with the plan's
+  rate/burst and per-method overrides; 429 ``{"message":"Too Many Requests"}`` with ``Retry-After``
+  (API Gateway itself sends no Retry-After; the runtime adds it for clients' convenience);
+* a handler error or a malformed proxy result answers ``502 {"message": "Internal server error"}``.
+The API is served at the root (``/v1/...``) like ``sam local start-api``; the stage only appears in
+``requestContext.stage``. Static files under ``web/`` are served for paths no route claims.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from localcloud.app_model import Authorizer, RestApi, RestRoute, Throttle
+from localcloud.lambdas import FunctionError, LambdaRunner
+from localcloud.throttle import Throttler
+
+_log = logging.getLogger(__name__)
+
+API_KEY_HEADER = "x-api-key"
+
+
+@dataclass
+class _CachedPolicy:
+    expires: float
+    principal_id: str | None
+    statements: list[dict[str, Any]]
+    context: dict[str, Any]
+
+
+class RestGateway:
+    def __init__(
+        self,
+        api: RestApi,
+        runner: LambdaRunner,
+        api_id: str,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        web_dir: Path | None = None,
+    ) -> None:
+        self.api = api
+        self.runner = runner
+        self.api_id = api_id
+        self.region = region
+        self.account_id = account_id
+        self.web_dir = web_dir.resolve() if web_dir is not None and web_dir.is_dir() else None
+        self.throttler = Throttler()
+        # API Gateway ties an API key to one usage plan; keys registered locally (seeding, tests)
+        # name their plan here, any other key gets the template's first plan.
+        self.key_plans: dict[str, str] = {}
+        self._auth_cache: dict[tuple[str, tuple[str, ...]], _CachedPolicy] = {}
+        self._auth_lock = threading.Lock()
+
+    def app(self) -> Starlette:
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        return Starlette(routes=[Route("/{path:path}", self.handle, methods=methods)])
+
+    # -- request handling ------------------------------------------------------------------------
+    async def handle(self, request: Request) -> Response:
+        path = request.url.path
+        method = request.method
+        matched = self._match(method, path)
+        if matched is None:
+            static = self._static(method, path)
+            if static is not None:
+                return static
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
+        route, path_params = matched
+        body = await request.body()
+        event = self._event(request, route, path_params, body)
+        if route.api_key_required and not request.headers.get(API_KEY_HEADER):
+            return self.gateway_response("INVALID_API_KEY", 403, "Forbidden")
+        retry_after = self._throttle(event, route)
+        if retry_after > 0:
+            return self.gateway_response(
+                "THROTTLED", 429, "Too Many Requests", {"Retry-After": str(max(1, math.ceil(retry_after)))}
+            )
+        if route.authorizer is not None:
+            denied = await run_in_threadpool(self._authorize, self.api.authorizers[route.authorizer], event)
+            if denied is not None:
+                return denied
+        return await run_in_threadpool(self._invoke, route, event)
+
+    def _match(self, method: str, path: str) -> tuple[RestRoute, dict[str, str]] | None:
+        for route in self.api.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+    def _static(self, method: str, path: str) -> Response | None:
+        if self.web_dir is None or method not in ("GET", "HEAD"):
+            return None
+        candidate = (self.web_dir / path.lstrip("/")).resolve()
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        if not candidate.is_relative_to(self.web_dir) or not candidate.is_file():
+            return None
+        return FileResponse(candidate)
+
+    def _event(
+        self, request: Request, route: RestRoute, params: dict[str, str], body: bytes
+    ) -> dict[str, Any]:
+        headers: dict[str, str] = {}
+        multi_headers: dict[str, list[str]] = {}
+        for key, value in request.headers.items():
+            name = "-".join(part.capitalize() for part in key.split("-"))
+            headers[name] = value
+            multi_headers.setdefault(name, []).append(value)
+        query: dict[str, str] = {}
+        multi_query: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            query[key] = value
+            multi_query.setdefault(key, []).append(value)
+        try:
+            text: str | None = body.decode() if body else None
+            is_base64 = False
+        except UnicodeDecodeError:
+            text, is_base64 = base64.b64encode(body).decode(), True
+        source_ip = request.client.host if request.client else "127.0.0.1"
+        now = time.time()
+        return {
+            "resource": route.path,
+            "path": request.url.path,
+            "httpMethod": request.method,
+            "headers": headers or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "accountId": self.account_id,
+                "apiId": self.api_id,
+                "resourcePath": route.path,
+                "httpMethod": request.method,
+                "path": f"/{self.api.stage}{request.url.path}",
+                "stage": self.api.stage,
+                "protocol": "HTTP/1.1",
+                "requestId": str(uuid.uuid4()),
+                "extendedRequestId": uuid.uuid4().hex[:16],
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "requestTimeEpoch": int(now * 1000),
+                "domainName": request.url.netloc,
+                "identity": {
+                    "sourceIp": source_ip,
+                    "userAgent": request.headers.get("user-agent"),
+                    "apiKey": request.headers.get(API_KEY_HEADER),
+                },
+            },
+            "body": text,
+            "isBase64Encoded": is_base64,
+        }
+
+    def method_arn(self, event: Mapping[str, Any]) -> str:
+        return (
+            f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/{self.api.stage}/"
+            f"{event['httpMethod']}{event['path']}"
+        )
+
+    def gateway_response(
+        self, kind: str, status: int, message: str | None, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """API Gateway's default response of ``kind``, or the template's GatewayResponses override."""
+        responses = self.api.gateway_responses
+        custom = responses.get(kind) or responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX")
+        if custom is None:
+            return JSONResponse({"message": message}, status_code=status, headers=dict(headers or {}))
+        template = (custom.get("responseTemplates") or {}).get("application/json")
+        content = template if template is not None else json.dumps({"message": message})
+        response = Response(
+            content=content,
+            status_code=int(custom.get("statusCode", status)),
+            media_type="application/json",
+            headers=dict(headers or {}),
+        )
+        for name, value in (custom.get("responseParameters") or {}).items():
+            if name.startswith("gatewayresponse.header."):
+                response.headers[name.removeprefix("gatewayresponse.header.")] = str(value).strip("'")
+        return response
+
+    # -- usage plans -----------------------------------------------------------------------------
+    def _throttle(self, event: Mapping[str, Any], route: RestRoute) -> float:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        client = headers.get(API_KEY_HEADER) or event["requestContext"]["identity"]["sourceIp"]
+        wait = 0.0
+        plans = [p for p in self.api.usage_plans if p.logical_id == self.key_plans.get(client)]
+        for plan in plans or list(self.api.usage_plans[:1]):
+            scopes: list[tuple[str, Throttle]] = []
+            method_key = f"{route.path}/{route.method}"
+            if method_key in plan.method_throttles:
+                scopes.append((f"{plan.logical_id}:{method_key}", plan.method_throttles[method_key]))
+            elif plan.throttle is not None:
+                scopes.append((plan.logical_id, plan.throttle))
+            for scope, throttle in scopes:
+                wait = max(wait, self.throttler.check(client, scope, throttle))
+        return wait
+
+    # -- authorizer ------------------------------------------------------------------------------
+    def _authorize(self, authorizer: Authorizer, event: dict[str, Any]) -> Response | None:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        query = event.get("queryStringParameters") or {}
+        identity = tuple(headers.get(h.lower(), "") for h in authorizer.identity_headers) + tuple(
+            query.get(q, "") for q in authorizer.identity_query
+        )
+        if not all(identity):
+            return self.gateway_response("UNAUTHORIZED", 401, "Unauthorized")
+        method_arn = self.method_arn(event)
+        key = (authorizer.name, identity)
+        with self._auth_lock:
+            cached = self._auth_cache.get(key)
+        if cached is None or cached.expires <= time.monotonic():
+            auth_event = {
+                "type": "REQUEST",
+                "methodArn": method_arn,
+                **{k: event[k] for k in ("resource", "path", "httpMethod", "headers", "multiValueHeaders")},
+                **{k: event[k] for k in ("queryStringParameters", "multiValueQueryStringParameters")},
+                **{k: event[k] for k in ("pathParameters", "stageVariables", "requestContext")},
+            }
+            try:
+                result = self.runner.invoke(authorizer.function_id, auth_event)
+            except FunctionError as err:
+                if err.payload.get("errorMessage") == "Unauthorized":
+                    return self.gateway_response("UNAUTHORIZED", 401, "Unauthorized")
+                return self.gateway_response("AUTHORIZER_FAILURE", 500, None)
+            try:
+                cached = _CachedPolicy(
+                    expires=time.monotonic() + authorizer.ttl_s,
+                    principal_id=result.get("principalId"),
+                    statements=_statements(result["policyDocument"]),
+                    context=dict(result.get("context") or {}),
+                )
+            except (KeyError, TypeError, AttributeError):
+                _log.warning("authorizer %s returned a malformed policy: %r", authorizer.name, result)
+                return self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR", 500, None)
+            if authorizer.ttl_s > 0:
+                with self._auth_lock:
+                    self._auth_cache[key] = cached
+        if not _allowed(cached.statements, method_arn):
+            message = "User is not authorized to access this resource with an explicit deny"
+            return self.gateway_response("ACCESS_DENIED", 403, message)
+        event["requestContext"]["authorizer"] = {**cached.context, "principalId": cached.principal_id}
+        return None
+
+    # -- integration -----------------------------------------------------------------------------
+    def _invoke(self, route: RestRoute, event: dict[str, Any]) -> Response:
+        try:
+            result = self.runner.invoke(route.function_id, event)
+        except FunctionError:
+            return self.gateway_response("DEFAULT_5XX", 502, "Internal server error")
+        try:
+            return _proxy_response(result)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            _log.warning("function %s returned a malformed proxy response: %r", route.function_id, result)
+            return self.gateway_response("DEFAULT_5XX", 502, "Internal server error")
+
+
+def _statements(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
+    statements = policy["Statement"]
+    return [dict(s) for s in (statements if isinstance(statements, list) else [statements])]
+
+
+def _allowed(statements: list[dict[str, Any]], method_arn: str) -> bool:
+    def matches(statement: Mapping[str, Any]) -> bool:
+        resources = statement.get("Resource", [])
+        resources = resources if isinstance(resources, list) else [resources]
+        return any(fnmatch.fnmatchcase(method_arn, str(r)) for r in resources)
+
+    if any(s.get("Effect") == "Deny" and matches(s) for s in statements):
+        return False
+    return any(s.get("Effect") == "Allow" and matches(s) for s in statements)
+
+
+def _proxy_response(result: Any) -> Response:
+    if not isinstance(result, dict):
+        raise TypeError("proxy result must be an object")
+    status = int(result.get("statusCode", 200))
+    body = result.get("body") or ""
+    if not isinstance(body, str):
+        raise TypeError("proxy result body must be a string")
+    content = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    response = Response(content=content, status_code=status)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.append(name, str(value))
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    if "content-type" not in response.headers:
+        response.headers["content-type"] = "application/json"
+    return response
