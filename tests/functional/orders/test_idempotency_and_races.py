@@ -1,0 +1,141 @@
+"""Idempotency on (account, client_order_id) and racing orders against one account's funds."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg2
+import pytest
+from conftest import OrderStack, api_event, call, load_function, sample_event
+from trading.adapters.holds import PgHolds
+from trading.api import wiring
+from trading.domain.enums import OrderType, Side
+from trading.domain.errors import DomainError, ErrorCode
+from trading.services.orders import OrderService, OrderTicket
+
+LIMIT_BUY = {"symbol": "BTC-USD", "side": "BUY", "type": "LIMIT", "price": "30000.00", "quantity": "0.0100"}
+
+
+@pytest.fixture
+def place(order_stack: OrderStack):
+    module = load_function("place_order")
+    template = sample_event("place_order", "limit_buy")
+
+    def _place(body: dict) -> tuple[int, dict]:
+        event = api_event(
+            template, method="POST", path="/v1/orders", resource="/v1/orders", body=json.dumps(body)
+        )
+        return call(module, event)
+
+    return _place
+
+
+def test_a_retry_returns_the_first_answer_and_creates_no_second_order(order_stack: OrderStack, place) -> None:
+    # Given alice placed an order with a client order id
+    order_stack.fund("alice", USD="1000")
+    first_status, first = place({**LIMIT_BUY, "client_order_id": "retry-me"})
+    # When she sends exactly the same request again
+    second_status, second = place({**LIMIT_BUY, "client_order_id": "retry-me"})
+    # Then she gets the same answer, one hold and one queued command
+    assert first_status == second_status == 201
+    assert second == first
+    assert len(order_stack.holds("alice")) == 1
+    assert len(order_stack.receive_commands()) == 1
+
+
+def test_same_client_order_id_with_another_payload_is_a_conflict(order_stack: OrderStack, place) -> None:
+    # Given an order with client order id "dup"
+    order_stack.fund("alice", USD="1000")
+    assert place({**LIMIT_BUY, "client_order_id": "dup"})[0] == 201
+    # When a different order reuses the id
+    status, body = place({**LIMIT_BUY, "price": "29000.00", "client_order_id": "dup"})
+    # Then 409 IDEMPOTENCY_CONFLICT and still one hold
+    assert (status, body["code"]) == (409, "IDEMPOTENCY_CONFLICT")
+    assert len(order_stack.holds("alice")) == 1
+
+
+def _service_with_own_connection(dsn: str, connections: list[Any], lock: threading.Lock) -> OrderService:
+    local = threading.local()
+
+    def connect() -> Any:
+        if not hasattr(local, "conn"):
+            local.conn = psycopg2.connect(dsn)
+            with lock:
+                connections.append(local.conn)
+        return local.conn
+
+    return OrderService(
+        instruments=wiring.instruments(), orders=wiring.orders(), queue=wiring.queue(), holds=PgHolds(connect)
+    )
+
+
+def test_concurrent_duplicates_create_exactly_one_order(order_stack: OrderStack) -> None:
+    # Given alice with funds and 8 clients sending the same client order id at once
+    order_stack.fund("alice", USD="1000")
+    connections: list[Any] = []
+    service = _service_with_own_connection(order_stack.dsn, connections, threading.Lock())
+    ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="race")
+    barrier = threading.Barrier(8)
+
+    def attempt(_: int) -> str:
+        barrier.wait()
+        try:
+            answer = wiring.idempotency().run(
+                "alice",
+                "race",
+                {"price": "30000.00"},
+                lambda: service.place_order("alice", ticket).model_dump(),
+            )
+            return str(answer["order_id"])
+        except DomainError as exc:
+            assert exc.code is ErrorCode.IDEMPOTENCY_CONFLICT
+            return "conflict"
+
+    # When they race
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(attempt, range(8)))
+    for conn in connections:
+        conn.close()
+    # Then exactly one order exists: one hold, one command; every success names that order
+    holds = order_stack.holds("alice")
+    assert len(holds) == 1
+    assert {r for r in results if r != "conflict"} == {holds[0][0]}
+    assert len(order_stack.receive_commands()) == 1
+
+
+def test_racing_orders_never_drive_available_below_zero(order_stack: OrderStack) -> None:
+    # Given alice with exactly enough USD for 10 orders of 0.01 BTC at 30000 (+0.2% fee)
+    per_order = 300_000_000 + 600_000
+    order_stack.fund("alice", USD="3006")
+    connections: list[Any] = []
+    service = _service_with_own_connection(order_stack.dsn, connections, threading.Lock())
+    ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100")
+    barrier = threading.Barrier(12)
+
+    def attempt(_: int) -> str:
+        barrier.wait()
+        outcomes = []
+        for _ in range(3):
+            try:
+                service.place_order("alice", ticket)
+                outcomes.append("ok")
+            except DomainError as exc:
+                outcomes.append(str(exc.code))
+        return ",".join(outcomes)
+
+    # When 12 clients each try 3 orders at once (36 attempts for 10 orders' worth of funds)
+    with ThreadPoolExecutor(12) as pool:
+        results = ",".join(pool.map(attempt, range(12))).split(",")
+    for conn in connections:
+        conn.close()
+    # Then exactly 10 succeed, the rest are INSUFFICIENT_FUNDS, and the books balance to the atom
+    assert results.count("ok") == 10
+    assert set(results) == {"ok", "INSUFFICIENT_FUNDS"}
+    available, held = order_stack.balance("alice", "USD")
+    assert (available, held) == (3_006_000_000 - 10 * per_order, 10 * per_order)
+    active = [h for h in order_stack.holds("alice") if h[3] == "ACTIVE"]
+    assert sum(h[2] for h in active) == held
+    assert len(order_stack.receive_commands()) == 10
