@@ -239,9 +239,10 @@ def test_fills_come_from_the_trades_table(order_stack: OrderStack, api) -> None:
     conn = order_stack.connect()
     with conn, conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO trades (trade_id, symbol, seq, price, quantity, taker_side, maker_order_id, taker_order_id,"
-            " maker_account_id, taker_account_id, maker_fee, taker_fee, executed_at)"
-            " VALUES ('BTC-USD:7', 'BTC-USD', 7, 3000000, 100, 'BUY', 'm1', 't1', 'bob', 'alice', 3000, 6000, %s)",
+            "INSERT INTO trades (trade_id, symbol, seq, price, quantity, taker_side, maker_order_id,"
+            " taker_order_id, maker_account_id, taker_account_id, maker_fee, taker_fee, executed_at)"
+            " VALUES ('BTC-USD:7', 'BTC-USD', 7, 3000000, 100, 'BUY', 'm1', 't1', 'bob', 'alice',"
+            " 3000, 6000, %s)",
             (datetime(2026, 11, 25, 12, tzinfo=UTC),),
         )
     conn.close()
