@@ -89,13 +89,13 @@ class World:
             row = cur.fetchone()
         return int(row[0]), str(row[1])
 
-    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    def scalar(self, sql: str, params: tuple[Any, ...] | None = None) -> Any:
         with self.conn, self.conn.cursor() as cur:
             cur.execute(sql, params)
             row = cur.fetchone()
         return row[0] if row else None
 
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+    def execute(self, sql: str, params: tuple[Any, ...] | None = None) -> None:
         with self.conn, self.conn.cursor() as cur:
             cur.execute(sql, params)
 

@@ -121,8 +121,8 @@ ORDER BY j.journal_id
 
 
 def reconcile(conn: connection) -> ReconciliationReport:
-    """Run every check in one snapshot (REPEATABLE READ is set by :func:`reconcile_dsn`; inside a
-    caller's READ COMMITTED transaction each query sees its own snapshot)."""
+    """Run every check in the caller's transaction. For a consistent result while trading goes
+    on, use :func:`reconcile_snapshot` (one REPEATABLE READ snapshot for all checks)."""
     report = ReconciliationReport()
     out = report.mismatches
     with conn.cursor() as cur:
@@ -161,13 +161,30 @@ def reconcile(conn: connection) -> ReconciliationReport:
     return report
 
 
+def reconcile_snapshot(conn: connection) -> ReconciliationReport:
+    """Reconcile in one read-only REPEATABLE READ snapshot, whatever the connection's session
+    settings (the reader connection is in autocommit mode); the session is left as it was."""
+    if conn.autocommit:
+        with conn.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                return reconcile(conn)
+            finally:
+                cur.execute("ROLLBACK")
+    conn.rollback()
+    with conn.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        return reconcile(conn)
+    finally:
+        conn.rollback()
+
+
 def reconcile_dsn(dsn: str) -> ReconciliationReport:
     """Reconcile a database in one read-only REPEATABLE READ snapshot."""
     conn = psycopg2.connect(dsn)
     try:
-        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
-        with conn:
-            return reconcile(conn)
+        return reconcile_snapshot(conn)
     finally:
         conn.close()
 
