@@ -71,6 +71,7 @@ class MotoCloud:
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
         default_user_config.setdefault("lambda", {})["use_docker"] = False
         install_patches()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
 
