@@ -56,3 +56,8 @@ class IdempotencySettings(_Env):
 class AuthorizerSettings(ApiKeysTableSettings):
     replay_window_seconds: int = 30
     api_key_cache_seconds: float = 60.0
+
+
+class AdminSettings(_Env):
+    # API Gateway usage plan that new trader keys join (unset locally: no API Gateway keys to register)
+    usage_plan_id: str | None = None

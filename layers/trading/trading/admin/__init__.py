@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from trading.adapters import aws
 from trading.adapters.api_keys import ApiKeysTable
 from trading.adapters.database import Connection
 from trading.adapters.instruments_table import InstrumentsTable
@@ -80,10 +81,27 @@ def withdraw(conn: Connection, transfer_id: str, account_id: str, asset: str, am
     )
 
 
-def create_key(keys: ApiKeysTable, account_id: str, scopes: Iterable[Scope]) -> NewApiKey:
+def create_key(
+    keys: ApiKeysTable, account_id: str, scopes: Iterable[Scope], usage_plan_id: str | None = None
+) -> NewApiKey:
+    """Create a key; with ``usage_plan_id`` also register its id as an API Gateway API key.
+
+    The REST API requires an API Gateway key (``ApiKeySourceType: HEADER``, usage plans for
+    throttling and quotas) in the same ``X-API-Key`` header, so the key id doubles as its value.
+    """
     new = generate_key(account_id, scopes)
     keys.put(new.record)
+    if usage_plan_id:
+        register_usage_plan_key(new.record.key_id, account_id, usage_plan_id)
     return new
+
+
+def register_usage_plan_key(key_id: str, account_id: str, usage_plan_id: str) -> None:
+    apigateway = aws.client("apigateway")
+    created = apigateway.create_api_key(
+        name=key_id, description=f"account {account_id}", enabled=True, value=key_id
+    )
+    apigateway.create_usage_plan_key(usagePlanId=usage_plan_id, keyId=created["id"], keyType="API_KEY")
 
 
 def put_instruments(table: InstrumentsTable, instruments: Iterable[Instrument]) -> list[str]:
@@ -120,7 +138,7 @@ def seed_demo(
     account_ids: Iterable[str] = ("alice", "bob"),
     deposits: dict[str, str] | None = None,
 ) -> list[DemoAccount]:
-    """Demo instruments, accounts, deposits and *well-known* keys (``demo-<account>``).
+    """Demo instruments, accounts, deposits and *well-known* keys (``ak_demo_<account>_local_key``).
 
     Idempotent: safe to run at every start of the local runtime. The demo secrets are fixed so a
     developer can reuse them across restarts; they exist only in local mode.
@@ -133,7 +151,7 @@ def seed_demo(
             deposit(conn, f"demo-{account_id}-{asset}", account_id, asset, amount)
         secret = f"demo-secret-{account_id}"
         key = ApiKey(
-            key_id=f"demo-{account_id}",
+            key_id=f"ak_demo_{account_id}_local_key",  # >= 20 characters, like an API Gateway key
             account_id=account_id,
             secret_hash=hash_secret(secret),
             scopes=frozenset(Scope),

@@ -16,7 +16,7 @@ from trading.adapters.database import Connection
 from trading.adapters.instruments_table import InstrumentsTable
 from trading.auth import Scope
 from trading.domain.instruments import Instrument, demo_instruments
-from trading.settings import ApiKeysTableSettings, InstrumentsTableSettings
+from trading.settings import AdminSettings, ApiKeysTableSettings, InstrumentsTableSettings
 
 
 class _Command(BaseModel):
@@ -68,6 +68,7 @@ class AdminEnv:
     """Where admin commands act; by default everything comes from the environment."""
 
     connect: Any = field(default=database.writer)
+    usage_plan_id: str | None = field(default_factory=lambda: AdminSettings().usage_plan_id)
 
     @cached_property
     def instruments(self) -> InstrumentsTable:
@@ -100,7 +101,7 @@ def execute(command: Any, env: AdminEnv) -> dict[str, Any]:  # noqa: PLR0911 - o
             )
             return {"transfer_id": command.transfer_id, "atoms": atoms}
         case CreateKey():
-            new = admin.create_key(env.keys, command.account_id, command.scopes)
+            new = admin.create_key(env.keys, command.account_id, command.scopes, env.usage_plan_id)
             return {
                 "key_id": new.record.key_id,
                 "secret": new.secret,
