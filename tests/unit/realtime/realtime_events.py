@@ -22,16 +22,12 @@ def envelope(detail_type: str, detail: dict[str, Any], time: str = "2026-11-25T1
     )
 
 
-def book_updated(
-    seq: int, changes: list[tuple[str, int, int]], prev_seq: int | None = None, symbol: str = "BTC-USD"
-):
+def book_updated(seq: int, changes: list[tuple[str, int, int]], symbol: str = "BTC-USD"):
     detail: dict[str, Any] = {
         "symbol": symbol,
         "seq": seq,
         "changes": [{"side": s, "price": p, "quantity": q} for s, p, q in changes],
     }
-    if prev_seq is not None:
-        detail["prev_seq"] = prev_seq
     return envelope("BookUpdated", detail)
 
 

@@ -13,9 +13,9 @@ def _render(*bodies):
     return render([parse_event(b) for b in bodies], instruments)
 
 
-def test_book_delta_carries_seq_and_exact_decimal_levels():
+def test_book_delta_carries_its_seq_range_and_exact_decimal_levels():
     # Given a BookUpdated for BTC-USD (price 2 decimals, quantity 4 decimals)
-    body = book_updated(12, [("BUY", 3000050, 1500), ("SELL", 3000100, 0)], prev_seq=9)
+    body = book_updated(12, [("BUY", 3000050, 1500), ("SELL", 3000100, 0)])
     # When
     [message] = _render(body)
     # Then
@@ -23,10 +23,61 @@ def test_book_delta_carries_seq_and_exact_decimal_levels():
     assert message.body == {
         "type": "delta",
         "channel": "book:BTC-USD",
+        "first_seq": 12,
         "seq": 12,
-        "prev_seq": 9,
         "changes": [["BUY", "30000.50", "0.1500"], ["SELL", "30001.00", "0.0000"]],
     }
+
+
+def _deltas(*bodies):
+    return [m.body for m in _render(*bodies) if m.channel_key.startswith("book:")]
+
+
+def test_consecutive_seqs_of_any_event_type_form_one_delta_with_each_levels_last_value():
+    # Given seqs 5..8: a book change, an order event, two more book changes touching one level twice
+    bodies = [
+        book_updated(5, [("BUY", 100, 3)]),
+        order_accepted(6, "acct-1", "o-1"),
+        book_updated(7, [("SELL", 200, 1)]),
+        book_updated(8, [("BUY", 100, 0)]),
+    ]
+    # When
+    [delta] = _deltas(*reversed(bodies))
+    # Then
+    assert (delta["first_seq"], delta["seq"]) == (5, 8)
+    assert delta["changes"] == [["SELL", "2.00", "0.0001"], ["BUY", "1.00", "0.0000"]]
+
+
+def test_a_missing_seq_splits_the_deltas_so_the_client_can_see_the_hole():
+    # Given seq 3 is not in this batch (it is in another one, or failed)
+    bodies = [
+        book_updated(2, [("BUY", 100, 1)]),
+        trade_executed(4, 100, 1),
+        book_updated(5, [("BUY", 100, 2)]),
+    ]
+    # When
+    deltas = _deltas(*bodies)
+    # Then
+    assert [(d["first_seq"], d["seq"]) for d in deltas] == [(2, 2), (4, 5)]
+
+
+def test_a_run_without_book_changes_still_reports_its_seqs():
+    [delta] = _deltas(order_accepted(9, "acct-1", "o-1"))
+    assert (delta["first_seq"], delta["seq"], delta["changes"]) == (9, 9, [])
+
+
+def test_a_redelivered_event_is_rendered_once():
+    body = trade_executed(3, 100, 1)
+    messages = _render(body, body)
+    assert [m.channel_key for m in messages].count("trades:BTC-USD") == 1
+
+
+def test_symbols_have_separate_runs():
+    bodies = [book_updated(1, [("BUY", 1, 1)]), book_updated(2, [("BUY", 1, 1)], symbol="ETH-USD")]
+    assert [(d["channel"], d["first_seq"], d["seq"]) for d in _deltas(*bodies)] == [
+        ("book:BTC-USD", 1, 1),
+        ("book:ETH-USD", 2, 2),
+    ]
 
 
 def test_trade_goes_to_trades_ticker_and_both_private_order_channels():
@@ -35,7 +86,13 @@ def test_trade_goes_to_trades_ticker_and_both_private_order_channels():
     # When
     messages = {m.channel_key: m.body for m in _render(body)}
     # Then
-    assert set(messages) == {"trades:BTC-USD", "ticker:BTC-USD", "orders:acct-a", "orders:acct-b"}
+    assert set(messages) == {
+        "trades:BTC-USD",
+        "ticker:BTC-USD",
+        "orders:acct-a",
+        "orders:acct-b",
+        "book:BTC-USD",
+    }
     assert messages["trades:BTC-USD"] == {
         "type": "trade",
         "channel": "trades:BTC-USD",
@@ -89,13 +146,9 @@ def test_ticker_summarises_the_batchs_trades_with_the_last_trade_as_price():
 
 def test_messages_come_out_in_seq_order_per_symbol():
     # Given
-    bodies = [
-        book_updated(3, [("BUY", 1, 1)]),
-        book_updated(1, [("BUY", 2, 1)]),
-        book_updated(2, [("BUY", 3, 1)]),
-    ]
+    bodies = [trade_executed(seq, 100, 1) for seq in (3, 1, 2)]
     # When
-    seqs = [m.seq for m in _render(*bodies)]
+    seqs = [m.seq for m in _render(*bodies) if m.channel_key == "trades:BTC-USD"]
     # Then
     assert seqs == [1, 2, 3]
 
@@ -104,7 +157,7 @@ def test_order_event_is_rendered_for_its_account_only():
     # Given
     body = order_accepted(4, "acct-1", "o-1")
     # When
-    [message] = _render(body)
+    [message] = [m for m in _render(body) if m.channel_key.startswith("orders:")]
     # Then
     assert message.channel_key == "orders:acct-1"
     assert message.body == {

@@ -31,9 +31,6 @@ class BookChange(BaseModel):
 class BookUpdated(_Detail):
     kind: Literal["BookUpdated"] = "BookUpdated"
     changes: list[BookChange]
-    # The seq of this symbol's previous BookUpdated, when the matcher provides it; lets a client
-    # tell "no book change in between" from "a delta was lost".
-    prev_seq: int | None = None
 
 
 class TradeExecuted(_Detail):

@@ -112,12 +112,18 @@ def _level(instrument: Instrument, price: int, quantity: int) -> list[str]:
 
 
 def render(events: Iterable[MarketEvent], instruments: InstrumentLookup) -> list[ChannelMessage]:
-    """Every message the events cause, in per-symbol ``seq`` order, plus one ticker per symbol.
+    """Every message the events cause, in per-symbol ``seq`` order.
 
-    The ticker summarises the trades of this batch of events (last price and size, high, low,
-    volume and count); 24-hour statistics are the REST ticker's job.
+    * ``book:<symbol>``: one ``delta`` per run of consecutive ``seq`` values among the events (see
+      :func:`_book_runs`), so a subscriber can check that its deltas cover every ``seq``;
+    * ``trades:<symbol>`` and the private ``orders`` channels: one message per event;
+    * ``ticker:<symbol>``: one per symbol summarising the trades of these events (last price and
+      size, high, low, volume, count); 24-hour statistics are the REST ticker's job.
+
+    A repeated event (SQS delivers at least once) is rendered once.
     """
-    ordered = sorted(events, key=lambda event: (event.symbol, event.seq))
+    unique = {(event.symbol, event.seq, type(event).__name__): event for event in events}
+    ordered = sorted(unique.values(), key=lambda event: (event.symbol, event.seq))
     out: list[ChannelMessage] = []
     tickers: dict[str, _Ticker] = {}
 
@@ -128,30 +134,70 @@ def render(events: Iterable[MarketEvent], instruments: InstrumentLookup) -> list
         return instrument
 
     for event in ordered:
-        if isinstance(event, BookUpdated):
-            out.append(_delta(instrument_of(event.symbol), event))
-        elif isinstance(event, TradeExecuted):
+        if isinstance(event, TradeExecuted):
             instrument = instrument_of(event.symbol)
             out.append(_trade(instrument, event))
             out.extend(_fills(instrument, event))
             tickers.setdefault(event.symbol, _Ticker(event.symbol)).add(event)
-        else:
+        elif not isinstance(event, BookUpdated):
             out.append(_order(instruments(event.symbol), event))
+    out.extend(_book_runs(ordered, instrument_of))
     for state in tickers.values():
         out.append(_ticker(instrument_of(state.symbol), state))
     return out
 
 
-def _delta(instrument: Instrument, event: BookUpdated) -> ChannelMessage:
-    channel = channels.book(event.symbol)
-    body: Message = {"type": "delta", "channel": channel.name, "seq": event.seq}
-    if event.prev_seq is not None:
-        body["prev_seq"] = event.prev_seq
-    body["changes"] = [
-        [str(change.side), instrument.format_price(change.price), instrument.format_quantity(change.quantity)]
-        for change in event.changes
-    ]
-    return ChannelMessage(channel.key, event.seq, body)
+def _book_runs(
+    ordered: list[MarketEvent], instrument_of: Callable[[str], Instrument]
+) -> list[ChannelMessage]:
+    """One ``delta`` per run of consecutive seqs of a symbol, whatever the events' types.
+
+    The matcher numbers every event of a symbol (trades, order updates, book changes) without gaps,
+    so a delta covering ``first_seq..seq`` tells the subscriber that no book change in that range is
+    missing; a run without book changes still produces a delta (with no changes) for that reason.
+    Changes are absolute (a level's new total), so each level keeps only its last value in the run
+    and applying a run to the book at any seq in ``first_seq - 1 .. seq`` gives the book at ``seq``.
+    """
+    out: list[ChannelMessage] = []
+    run: list[MarketEvent] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        symbol = run[0].symbol
+        levels: dict[tuple[str, int], int] = {}
+        for event in run:
+            if isinstance(event, BookUpdated):
+                for change in event.changes:
+                    levels.pop((change.side, change.price), None)  # ordered by each level's last write
+                    levels[(change.side, change.price)] = change.quantity
+        changes: list[list[str]] = []
+        if levels:
+            instrument = instrument_of(symbol)
+            changes = [
+                [str(side), instrument.format_price(price), instrument.format_quantity(quantity)]
+                for (side, price), quantity in levels.items()
+            ]
+        channel = channels.book(symbol)
+        body: Message = {
+            "type": "delta",
+            "channel": channel.name,
+            "first_seq": run[0].seq,
+            "seq": run[-1].seq,
+            "changes": changes,
+        }
+        out.append(ChannelMessage(channel.key, run[-1].seq, body))
+        run.clear()
+
+    for event in ordered:
+        if event.seq <= 0:
+            continue  # a rejection for a symbol without a book has no sequence
+        if run and (event.symbol != run[-1].symbol or event.seq > run[-1].seq + 1):
+            flush()
+        if not run or event.seq != run[-1].seq:
+            run.append(event)
+    flush()
+    return out
 
 
 def _trade(instrument: Instrument, event: TradeExecuted) -> ChannelMessage:

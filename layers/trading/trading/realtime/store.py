@@ -188,9 +188,10 @@ class DynamoConnectionStore:
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": BY_CHANNEL_INDEX,
-            "KeyConditionExpression": "channel = :channel",
+            "KeyConditionExpression": "#channel = :channel",
             "ExpressionAttributeValues": {":channel": {"S": channel_key}},
-            "ProjectionExpression": "connection_id, expires_at",
+            "ExpressionAttributeNames": {"#channel": "channel", "#id": "connection_id", "#exp": "expires_at"},
+            "ProjectionExpression": "#id, #exp",
         }
         found: list[str] = []
         while True:
