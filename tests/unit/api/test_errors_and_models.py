@@ -74,3 +74,9 @@ def test_openapi_lists_every_route_of_issue_6() -> None:
         ("GET", "/v1/trades/{symbol}"),
         ("GET", "/v1/openapi.json"),
     } <= routes
+
+
+def test_api_doc_lists_every_error_code_with_its_status(repo_root) -> None:
+    text = (repo_root / "docs" / "api.md").read_text()
+    for code in ErrorCode:
+        assert f"| `{code}` | {int(HTTP_STATUS[code])} |" in text, code
