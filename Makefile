@@ -53,3 +53,29 @@ reset:
 
 clean: reset
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+
+# --- infrastructure (template.yaml): aws-sam-cli pins its own boto3/cfn-lint, so it lives in a
+# separate tools venv that `make test` never needs.
+TOOLS_VENV := .tools-venv
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-stamp
+SAM_CLI_VERSION ?= 1.170.0
+SAM := SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
+ENV ?= dev
+
+$(TOOLS_STAMP):
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install -q --upgrade pip
+	$(TOOLS_VENV)/bin/pip install -q aws-sam-cli==$(SAM_CLI_VERSION)
+	@touch $@
+
+.tools-venv: $(TOOLS_STAMP)
+
+validate: $(TOOLS_STAMP)
+	$(SAM) validate --lint
+	$(SAM) build
+
+build: $(TOOLS_STAMP)
+	$(SAM) build
+
+deploy: build
+	$(SAM) deploy --config-env $(ENV)
