@@ -44,6 +44,7 @@ def handler(
     context: LambdaContext,
     connect: Callable[[], connection] = wiring.writer,
 ) -> dict[str, Any]:
+    metrics.add_metric(name="OrderStreamRecords", unit=MetricUnit.Count, value=len(event.get("Records", [])))
     response = process_partial_response(
         event=event,
         record_handler=lambda record: _archive(record, connect),
