@@ -9,6 +9,7 @@ moto serves every AWS API the code calls. Where moto stops short of AWS, the run
   the function invoked asynchronously;
 * CloudFormation creates state machines in moto's plain Step Functions backend, while executions
   (``execute_state_machine``) live in the parser backend: :func:`sync_state_machines` copies them;
+* SQS FIFO deduplication window, redelivery order and sequence numbers: see :mod:`localcloud.fifo`;
 * moto invokes SQS/DynamoDB-stream event source mappings synchronously inside ``SendMessage``/
   ``PutItem``; :func:`detach_event_source_mappings` turns that off, the runtime's pollers do it
   the way Lambda does (see :mod:`localcloud.pollers`).
@@ -36,6 +37,7 @@ from moto.stepfunctions.models import stepfunctions_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.utilities.arns import parse_arn
 
+from localcloud import fifo
 from localcloud.lambdas import LambdaRunner
 
 _log = logging.getLogger(__name__)
@@ -102,6 +104,7 @@ def install_patches() -> None:
             return
         _patch_lambda_invoke()
         _patch_event_targets()
+        fifo.install()
         _patched = True
 
 

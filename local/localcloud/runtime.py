@@ -13,6 +13,7 @@ the data dir on a clean stop and restored on the next start. PostgreSQL data per
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -51,6 +52,16 @@ DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 DB_USER = "trading"
 # Names the runtime gives the resources it hosts itself (referenced by the template's env vars).
 LOCAL_REPLACEMENTS = {"DbProxy.Endpoint": "127.0.0.1", "DbProxyReaderEndpoint.Endpoint": "127.0.0.1"}
+
+
+# Process-wide variables the runtime sets (and restores on stop, so tests can run several runtimes).
+_PROCESS_ENV = ("AWS_ENDPOINT_URL", "MOTO_PORT")
+
+
+def _forget_cached_clients() -> None:
+    """``trading.adapters.aws`` caches boto3 clients per process; they must see the new endpoint."""
+    with contextlib.suppress(ImportError, AttributeError):
+        importlib.import_module("trading.adapters.aws").reset()
 
 
 class _Server:
@@ -126,6 +137,7 @@ class LocalRuntime:
         self._servers: list[_Server] = []
         self._pollers: list[SqsPoller | StreamPoller] = []
         self._started = False
+        self._saved_env: dict[str, str | None] = {}
         self._translated: dict[str, Any] = {}
         self._rehearsal: dict[str, Any] = {}
         self._restored = False
@@ -164,7 +176,9 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         started = time.monotonic()
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._saved_env = {key: os.environ.get(key) for key in _PROCESS_ENV}
         os.environ["AWS_ENDPOINT_URL"] = self.moto.endpoint
+        _forget_cached_clients()
         self._started = True
         try:
             self._start(started)
@@ -186,6 +200,12 @@ class LocalRuntime:
             moto_cloud.unregister_runner(self.runner)
         self.moto.stop()
         self.postgres.stop()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _forget_cached_clients()
 
     # -- start -----------------------------------------------------------------------------------
     def _start(self, started: float) -> None:
