@@ -67,7 +67,7 @@ def _patch_dedup_window() -> None:
 
 
 def _patch_redelivery_order() -> None:
-    original = SqsQueue.messages
+    original: Any = SqsQueue.messages  # a property
 
     def messages(self: Any) -> Any:
         if self.fifo_queue:
