@@ -159,8 +159,6 @@ def encode_command(command: Command) -> bytes:
 
 # -- events ------------------------------------------------------------------------------------
 
-_EVENT_KEYS: dict[type, tuple[str, ...]] = {cls: ("type", *cls._fields) for cls in EVENT_TYPES.values()}
-_EVENT_NAMES: dict[type, str] = {cls: name for name, cls in EVENT_TYPES.items()}
 _EVENT_ENUMS: dict[str, Callable[[Any], Any]] = {
     "side": Side,
     "maker_side": Side,
@@ -173,8 +171,7 @@ _EVENT_ENUMS: dict[str, Callable[[Any], Any]] = {
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """``{"type": "<EventClass>", **fields}``; enums stay enums (orjson writes their value)."""
-    cls = type(event)
-    return dict(zip(_EVENT_KEYS[cls], (_EVENT_NAMES[cls], *event), strict=True))
+    return event.to_dict()
 
 
 def encode_event(event: Event) -> bytes:
