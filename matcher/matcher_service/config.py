@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-CrashPoint = Literal["", "before_commit", "after_commit", "after_publish"]
+CrashPoint = Literal["", "before_commit", "after_commit", "after_put_events", "after_publish"]
 
 
 class MatcherSettings(BaseSettings):

@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -78,10 +79,14 @@ class Matcher:
         self.metrics.state = "recovering"
         for symbol, instrument in sorted(self.store.load_instruments().items()):
             if not self._owned or symbol in self._owned:
-                self._recover_symbol(instrument, republish=True)
+                self._recover_symbol(instrument, republish_all=True)
         self.metrics.state = "polling"
 
-    def _recover_symbol(self, instrument: Instrument, republish: bool) -> SymbolState:
+    def _recover_symbol(
+        self, instrument: Instrument, *, republish_all: bool = False, token: str | None = None
+    ) -> SymbolState:
+        """Rebuild one book. Republish every outbox item at start (a predecessor's), or only the
+        items of commit attempt ``token`` after an unknown outcome (others belong to a live task)."""
         symbol = instrument.symbol
         self.metrics.count("recoveries")
         while True:
@@ -96,8 +101,9 @@ class Matcher:
         state = SymbolState(instrument, seq, resting)
         self.books[symbol] = state
         log.info("recovered %s at seq %d with %d resting orders", symbol, seq, len(resting))
-        if republish and outbox:
-            self._publish_outbox(outbox)
+        mine = [box for box in outbox if republish_all or (token is not None and box.token == token)]
+        if mine:
+            self._publish_outbox(mine)
         return state
 
     def _publish_outbox(self, boxes: Sequence[OutboxItem]) -> bool:
@@ -135,13 +141,20 @@ class Matcher:
         self.metrics.state = "stopped"
 
     def poll_once(self) -> int:
-        response = self.sqs.receive_message(
-            QueueUrl=self.settings.orders_queue_url,
-            MaxNumberOfMessages=self.settings.matcher_max_messages,
-            WaitTimeSeconds=self.settings.matcher_wait_seconds,
-            AttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        )
+        """One receive and its batch. A failure inside a batch propagates: the process exits and
+        ECS starts a fresh task, whose recovery is the one well-tested way back to a clean state."""
+        try:
+            response = self.sqs.receive_message(
+                QueueUrl=self.settings.orders_queue_url,
+                MaxNumberOfMessages=self.settings.matcher_max_messages,
+                WaitTimeSeconds=self.settings.matcher_wait_seconds,
+                AttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            )
+        except (ClientError, BotoCoreError):
+            log.exception("ReceiveMessage failed; retrying")
+            time.sleep(1.0)
+            return 0
         messages = response.get("Messages", [])
         if messages:
             self.handle_batch(messages)
@@ -200,7 +213,7 @@ class Matcher:
             instrument = self.store.get_instrument(symbol)
             if instrument is None:
                 return None
-            state = self._recover_symbol(instrument, republish=True)
+            state = self._recover_symbol(instrument, republish_all=True)
         return state
 
     def _process_symbol(self, symbol: str, batch: list[Inbound]) -> Outcome | None:
@@ -211,13 +224,14 @@ class Matcher:
             log.error("%d commands for unknown symbol %s left for the DLQ", len(batch), symbol)
             return None
         skip: frozenset[str] = frozenset()
-        republish = False
+        unknown_token: str | None = None
         for attempt in range(self.settings.matcher_commit_attempts):
             timestamp = now_iso()
             outcome = state.apply(batch, timestamp, skip)
             if outcome.empty:
                 return outcome
-            prepared = self.store.prepare(outcome, timestamp)
+            token = uuid.uuid4().hex
+            prepared = self.store.prepare(outcome, timestamp, token)
             self._crash("before_commit")
             try:
                 self.store.commit(prepared)
@@ -230,12 +244,12 @@ class Matcher:
                     outcome.last_seq,
                     exc,
                 )
-                republish = False  # a cancelled transaction wrote nothing; others' outboxes are theirs
+                unknown_token = None  # a cancelled transaction wrote nothing
             except (ClientError, BotoCoreError):
                 # The outcome is unknown: the reload republishes the outbox if the commit landed.
                 log.exception("commit of %s failed; reloading", symbol)
                 self.metrics.count("commits_rejected")
-                republish = True
+                unknown_token = token
             else:
                 self.metrics.count("commits")
                 self._crash("after_commit")
@@ -246,7 +260,7 @@ class Matcher:
                 self._publish_outbox(prepared.outbox)
                 return outcome
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
-            state = self._recover_symbol(state.instrument, republish=republish)
+            state = self._recover_symbol(state.instrument, token=unknown_token)
             skip = self._already_applied(batch)
         log.error("gave up on %d commands of %s; they will be redelivered", len(batch), symbol)
         return None

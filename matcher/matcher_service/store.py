@@ -84,6 +84,7 @@ class OutboxItem:
     events: list[EventRecord]
     deferred: list[dict[str, Any]]
     created_ms: int
+    token: str = ""  # the commit attempt that wrote it (an unknown outcome republishes only its own)
 
 
 @dataclass
@@ -331,6 +332,7 @@ class BookStore:
                 [EventRecord(e["detail_type"], e["detail"]) for e in json.loads(item["events"])],
                 json.loads(item.get("deferred", "[]")),
                 int(item.get("created_ms", 0)),
+                item.get("token", ""),
             )
             for item in items
         ]
@@ -353,7 +355,7 @@ class BookStore:
 
     # -- the batch commit -----------------------------------------------------------------------
 
-    def prepare(self, outcome: Outcome, now_iso: str) -> PreparedCommit:
+    def prepare(self, outcome: Outcome, now_iso: str, token: str) -> PreparedCommit:
         """One transaction: checkpoint + outbox + every exactly-once marker + as many other writes
         as fit in the 100-item limit; the rest become idempotent deferred writes in the outbox."""
         if outcome.prev_seq == 0:
@@ -403,6 +405,7 @@ class BookStore:
             outbox = _chunks(outcome.symbol, outcome.events, deferred)
         items = [checkpoint, *inline, *(op for op, _ in optional)]
         for box in outbox:
+            box.token = token
             item = {
                 "symbol": _s(box.symbol),
                 "sk": _s(box.sk),
@@ -410,6 +413,7 @@ class BookStore:
                     json.dumps([{"detail_type": e.detail_type, "detail": e.detail} for e in box.events])
                 ),
                 "created_ms": _n(box.created_ms),
+                "token": _s(token),
             }
             if box.deferred:
                 item["deferred"] = _s(json.dumps(box.deferred))

@@ -78,6 +78,11 @@ def snapshot_from_views(
     }
 
 
+def _marker(inbound: Inbound) -> str:
+    """What makes a command applied: a new order's id (whatever its dedup id), else the command id."""
+    return f"order:{inbound.order_id}" if isinstance(inbound.command, NewOrder) else inbound.command_id
+
+
 class SymbolState:
     def __init__(self, instrument: Instrument, seq: int, resting: Sequence[OrderView]) -> None:
         self.instrument = instrument
@@ -101,8 +106,8 @@ class SymbolState:
     def already_applied(self, inbound: Inbound) -> bool:
         """Redeliveries this process can recognise without reading the table."""
         if isinstance(inbound.command, NewOrder):
-            return inbound.order_id in self.views or inbound.command_id in self.recent
-        return inbound.command_id in self.recent
+            return inbound.order_id in self.views or _marker(inbound) in self.recent
+        return _marker(inbound) in self.recent
 
     def apply(self, inbounds: Sequence[Inbound], now_iso: str, skip: frozenset[str] = frozenset()) -> Outcome:
         """Run the commands (minus redeliveries and ``skip`` command ids) through the engine."""
@@ -119,7 +124,7 @@ class SymbolState:
     def committed(self, outcome: Outcome) -> None:
         """The outcome is durable: forget finished orders, remember the command ids."""
         for inbound in outcome.applied:
-            self.recent.add(inbound.command_id)
+            self.recent.add(_marker(inbound))
         for order_id, write in outcome.orders.items():
             view = write.view
             if view is not None and not view.resting:

@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from matcher_cloud import MatcherCloud
+
+_DYNAMODB_LOCK = threading.RLock()
+
+
+@pytest.fixture(autouse=True)
+def serialized_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pinned moto gap: its DynamoDB backend is not thread-safe. TransactWriteItems deep-copies a
+    table while another request thread mutates it ("dictionary changed size during iteration",
+    HTTP 500), which real DynamoDB never does. Serializing DynamoDB requests in the test's moto
+    server restores the isolation the matcher relies on (the local runtime needs the same patch)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler):  # type: ignore[no-untyped-def]
+        with _DYNAMODB_LOCK:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
 
 
 @pytest.fixture
@@ -37,3 +58,22 @@ def make_matcher(cloud: MatcherCloud):
         return Matcher(settings, store, publisher, boto3.client("sqs", **kwargs), Metrics())
 
     return make
+
+
+@pytest.fixture
+def fault_cloud(moto_endpoint: str) -> MatcherCloud:
+    """A short visibility timeout, so a crashed matcher's messages come back within the test."""
+    c = MatcherCloud(moto_endpoint, visibility_timeout=2)
+    c.seed_instruments()
+    return c
+
+
+@pytest.fixture
+def processes():
+    """Matcher subprocesses a test started; any still alive at the end are killed."""
+    started: list = []
+    yield started
+    for proc in started:
+        if proc.popen.poll() is None:
+            proc.popen.kill()
+            proc.popen.wait()

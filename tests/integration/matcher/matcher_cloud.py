@@ -8,11 +8,16 @@ what EventBridge received.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +60,7 @@ class MatcherCloud:
     endpoint: str
     prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
     group_scheme: str = "symbol"
+    visibility_timeout: int = 30
 
     def __post_init__(self) -> None:
         kwargs = {"endpoint_url": self.endpoint, "region_name": "us-east-1"}
@@ -74,7 +80,11 @@ class MatcherCloud:
             self.ddb.create_table(**request)
         self.queue_url = self.sqs.create_queue(
             QueueName=f"{self.prefix}-orders.fifo",
-            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false", "VisibilityTimeout": "30"},
+            Attributes={
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "false",
+                "VisibilityTimeout": str(self.visibility_timeout),
+            },
         )["QueueUrl"]
         self.bus = f"{self.prefix}-trading"
         self.events.create_event_bus(Name=self.bus)
@@ -122,9 +132,9 @@ class MatcherCloud:
             ExpressionAttributeValues={":s": {"S": status}},
         )
 
-    def send(self, command: Command, dedup_id: str | None = None) -> None:
-        """What intake does: a PENDING ``Orders`` item for a new order, then the FIFO message."""
-        if isinstance(command, NewOrder):
+    def _put_pending(self, command: NewOrder) -> None:
+        """Like intake: the PENDING item is written once (a resend never resets it)."""
+        with contextlib.suppress(self.ddb.exceptions.ConditionalCheckFailedException):
             self.ddb.put_item(
                 TableName=self.names["orders"],
                 Item={
@@ -134,8 +144,14 @@ class MatcherCloud:
                     "status": {"S": "PENDING"},
                     "created_at": {"S": "2026-11-25T00:00:00.000000Z"},
                 },
+                ConditionExpression="attribute_not_exists(order_id)",
             )
-        group = command.symbol if self.group_scheme == "symbol" else f"{command.account_id}:{command.symbol}"
+
+    def send(self, command: Command, dedup_id: str | None = None) -> None:
+        """What intake does: a PENDING ``Orders`` item for a new order, then the FIFO message."""
+        if isinstance(command, NewOrder):
+            self._put_pending(command)
+        group = command.symbol if self.group_scheme == "symbol" else f"{command.symbol}|{command.account_id}"
         self.sqs.send_message(
             QueueUrl=self.queue_url,
             MessageBody=encode_command(command).decode(),
@@ -195,11 +211,63 @@ class MatcherCloud:
 
     # -- the real service as a subprocess -----------------------------------------------------------
 
-    def start_matcher(self, log_path: Path, **extra: str) -> subprocess.Popen[bytes]:
+    def start_matcher(self, log_path: Path, **extra: str) -> Proc:
         env = {**os.environ, "AWS_ENDPOINT_URL": self.endpoint, "MATCHER_HTTP_PORT": "0", **self.env(**extra)}
         entrypoint = Path(sys.executable).with_name("matcher-service")
         with log_path.open("ab") as log:
-            return subprocess.Popen([str(entrypoint)], env=env, stdout=log, stderr=subprocess.STDOUT)
+            popen = subprocess.Popen([str(entrypoint)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        return Proc(popen, log_path)
+
+    def outbox(self, symbol: str) -> list[str]:
+        return [k for k in self.book_items(symbol) if k.startswith("outbox#")]
+
+    def all_orders(self) -> dict[str, dict[str, Any]]:
+        items = self.ddb.scan(TableName=self.names["orders"], ConsistentRead=True)["Items"]
+        return {i["order_id"]["S"]: {k: _plain(v) for k, v in i.items()} for i in items}
+
+
+@dataclass
+class Proc:
+    """A ``matcher-service`` subprocess and its log."""
+
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def port(self) -> int:
+        """The HTTP port the service bound (it logs it once listening)."""
+        found: list[int] = []
+
+        def listening() -> bool:
+            match = re.search(r"listening on port (\d+)", self.log())
+            if match:
+                found.append(int(match.group(1)))
+            return bool(found) or self.popen.poll() is not None
+
+        wait_until(listening)
+        assert found, self.log()
+        return found[0]
+
+    def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port()}{path}", timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def wait(self, timeout: float = 60.0) -> int:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            raise AssertionError(f"matcher did not exit; log:\n{self.log()}") from None
+
+    def stop(self, timeout: float = 60.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
 
 
 def _plain(attr: Mapping[str, Any]) -> Any:
@@ -231,3 +299,48 @@ def limit(
 
 def by_type(events: list[dict[str, Any]], detail_type: str) -> list[dict[str, Any]]:
     return [e["detail"] for e in events if e["detail-type"] == detail_type]
+
+
+def check_exactly_once(
+    cloud: MatcherCloud, symbol: str, order_ids: Iterable[str], *, replays_allowed: bool = False
+) -> list[dict[str, Any]]:
+    """Every order accounted for exactly once; returns the events deduplicated by (symbol, seq).
+
+    ``replays_allowed``: an event may arrive more than once (publish is at-least-once between
+    PutEvents and the outbox delete), but only as a byte-identical replay of the same (symbol, seq).
+    """
+    by_seq: dict[int, dict[str, Any]] = {}
+    for event in cloud.drain_events():
+        detail = event["detail"]
+        assert detail["symbol"] == symbol
+        previous = by_seq.setdefault(detail["seq"], event)
+        if previous is not event:
+            assert replays_allowed, f"duplicate event for seq {detail['seq']}"
+            assert (previous["detail-type"], previous["detail"]) == (event["detail-type"], detail)
+    events = [by_seq[seq] for seq in sorted(by_seq)]
+    checkpoint = cloud.checkpoint(symbol)
+    assert sorted(by_seq) == list(range(1, checkpoint + 1)), "events are not gap-free 1..checkpoint"
+    assert cloud.outbox(symbol) == []
+    orders = cloud.all_orders()
+    ids = list(order_ids)
+    fills: dict[str, int] = dict.fromkeys(ids, 0)
+    outcomes: dict[str, int] = dict.fromkeys(ids, 0)
+    for event in events:
+        detail, kind = event["detail"], event["detail-type"]
+        if kind == "TradeExecuted":
+            fills[detail["maker_order_id"]] += detail["quantity"]
+            fills[detail["taker_order_id"]] += detail["quantity"]
+        elif kind == "OrderAccepted" or (kind == "OrderRejected" and detail["request"] == "new"):
+            outcomes[detail["order_id"]] += 1
+    for order_id in ids:
+        order = orders[order_id]
+        assert order["status"] != "PENDING", f"{order_id} was never matched"
+        assert outcomes[order_id] == 1, f"{order_id} accepted/rejected {outcomes[order_id]} times"
+        assert order.get("filled_quantity", 0) == fills[order_id], order_id
+    resting: dict[tuple[str, int], int] = {}
+    for order in orders.values():
+        if order["status"] in ("OPEN", "PARTIALLY_FILLED"):
+            key = (order["side"], order["price"])
+            resting[key] = resting.get(key, 0) + order["remaining_quantity"]
+    assert cloud.levels(symbol) == resting
+    return events
