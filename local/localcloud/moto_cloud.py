@@ -26,7 +26,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend
+from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import Rule
@@ -71,7 +72,6 @@ class MotoCloud:
         # Step Functions Lambda tasks call the Invoke API at localhost:MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-        default_user_config.setdefault("lambda", {})["use_docker"] = False
         install_patches()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
@@ -109,23 +109,32 @@ def install_patches() -> None:
 
 
 def _patch_lambda_invoke() -> None:
-    original = LambdaFunction.invoke
+    """Lambda Invoke runs the handler in-process, whichever moto Lambda backend is configured."""
+    for backend_class in (LambdaBackend, LambdaSimpleBackend):
+        backend_class.invoke = _in_process_invoke(backend_class.invoke)  # type: ignore[method-assign]
 
-    def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
-        runner = _runner_for(self.function_name)
+
+def _in_process_invoke(original: Any) -> Any:
+    def invoke(self: Any, function_name: str, qualifier: str | None, *rest: Any) -> str | bytes | None:
+        body, headers, response_headers = rest
+        runner = _runner_for(function_name)
         if runner is None:
-            result: str | bytes = original(self, body, request_headers, response_headers)
+            result: str | bytes | None = original(self, function_name, qualifier, *rest)
             return result
-        invocation_type = (request_headers or {}).get("x-amz-invocation-type", "RequestResponse")
+        payload_in = body.decode() if isinstance(body, bytes) else body
+        invocation_type = (headers or {}).get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type == "Event":
-            threading.Thread(target=runner.invoke_json, args=(self.function_name, body), daemon=True).start()
+            threading.Thread(target=runner.invoke_json, args=(function_name, payload_in), daemon=True).start()
             return b""
-        payload, errored = runner.invoke_json(self.function_name, body)
+        if invocation_type == "DryRun":
+            return b""
+        payload, errored = runner.invoke_json(function_name, payload_in)
         if errored:
             response_headers["x-amz-function-error"] = "Unhandled"
+        response_headers["Content-Length"] = str(len(payload))
         return payload
 
-    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+    return invoke
 
 
 def _patch_event_targets() -> None:

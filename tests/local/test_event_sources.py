@@ -1,0 +1,135 @@
+"""Event sources from the template: SQS poller with redrive, EventBridge -> Step Functions, schedules."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import boto3
+import pytest
+from localcloud.lambdas import FunctionError
+
+pytestmark = pytest.mark.xdist_group("localcloud")
+
+
+def _client(runtime, service):
+    return boto3.client(service, endpoint_url=runtime.moto.endpoint, region_name=runtime.region)
+
+
+def _eventually(probe, timeout_s=30.0, interval_s=0.2):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(interval_s)
+
+
+def test_a_poison_message_lands_in_the_dlq_after_max_receive_count(test_runtime):
+    # Given the work queue (maxReceiveCount 2, visibility 1 s) consumed by a function that reports
+    # "poison" as a failed batch item
+    sqs = _client(test_runtime, "sqs")
+    queue_url = test_runtime.physical_ids["WorkQueue"]
+    dlq_url = test_runtime.physical_ids["WorkDeadLetterQueue"]
+    good = uuid.uuid4().hex
+    # When a good and a poison message are sent
+    sqs.send_message(QueueUrl=queue_url, MessageBody=good)
+    sqs.send_message(QueueUrl=queue_url, MessageBody="poison")
+
+    # Then the poison message is redriven to the DLQ after its receives ran out
+    def dead_lettered():
+        answer = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, AttributeNames=["All"])
+        return answer.get("Messages")
+
+    dead = _eventually(dead_lettered)
+    assert dead, "the poison message never reached the DLQ"
+    assert [m["Body"] for m in dead] == ["poison"]
+    assert int(dead[0]["Attributes"]["ApproximateReceiveCount"]) >= 2
+    # And the good message of the same batch was processed once and deleted
+    table = boto3.resource(
+        "dynamodb", endpoint_url=test_runtime.moto.endpoint, region_name="us-east-1"
+    ).Table(test_runtime.physical_ids["EventsTable"])
+    assert table.get_item(Key={"pk": f"sqs#{good}"}).get("Item") is not None
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_an_eventbridge_rule_starts_the_state_machine_and_its_execution_succeeds(test_runtime):
+    # Given the template's rule (source test.source, detail-type Happened) -> Workflow
+    events = _client(test_runtime, "events")
+    sfn = _client(test_runtime, "stepfunctions")
+    machine_arn = test_runtime.physical_ids["Workflow"]
+    marker = uuid.uuid4().hex
+    # When a matching event is put on the bus (moto alone fails PutEvents for this target)
+    answer = events.put_events(
+        Entries=[
+            {
+                "Source": "test.source",
+                "DetailType": "Happened",
+                "Detail": json.dumps({"marker": marker}),
+                "EventBusName": f"{test_runtime.stack_name}-bus",
+            }
+        ]
+    )
+    assert answer["FailedEntryCount"] == 0
+
+    # Then an execution of the state machine ran the Lambda task in-process and succeeded
+    def finished():
+        for execution in sfn.list_executions(stateMachineArn=machine_arn)["executions"]:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            if marker in described["input"] and described["status"] != "RUNNING":
+                return described
+        return None
+
+    described = _eventually(finished)
+    assert described is not None, "no execution was started"
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert output["step"]["detail"] == {"marker": marker}
+    assert output["step"]["function_name"] == test_runtime.functions["StepFunction"].name
+
+
+def test_the_lambda_invoke_api_runs_the_real_handler(test_runtime):
+    # Given the moto endpoint's Lambda API
+    lambda_client = _client(test_runtime, "lambda")
+    # When a function of the template is invoked by name
+    answer = lambda_client.invoke(
+        FunctionName=test_runtime.functions["StepFunction"].name, Payload=json.dumps({"detail": {"x": 1}})
+    )
+    # Then the in-process handler answered
+    assert json.loads(answer["Payload"].read()) == {
+        "detail": {"x": 1},
+        "function_name": test_runtime.functions["StepFunction"].name,
+    }
+    assert "FunctionError" not in answer
+
+
+def test_a_handler_exception_is_an_unhandled_function_error(test_runtime):
+    # Given an event the echo handler cannot read
+    lambda_client = _client(test_runtime, "lambda")
+    # When it is invoked through the API
+    answer = lambda_client.invoke(FunctionName=test_runtime.functions["EchoFunction"].name, Payload=b"{}")
+    # Then the error comes back the way Lambda reports it
+    assert answer["FunctionError"] == "Unhandled"
+    assert json.loads(answer["Payload"].read())["errorType"] == "KeyError"
+
+
+def test_a_schedule_can_be_triggered_now(test_runtime):
+    # Given the template's rate(1 day) schedule on the echo function
+    # When a test triggers it by the function's logical id
+    results = test_runtime.trigger_schedule("EchoFunction")
+    # Then the function received a scheduled event
+    assert results == [{"scheduled": True, "detail_type": "Scheduled Event"}]
+
+
+def test_triggering_an_unknown_schedule_is_an_error(test_runtime):
+    with pytest.raises(KeyError):
+        test_runtime.trigger_schedule("NoSuchFunction")
+
+
+def test_invoking_a_function_that_raises_surfaces_a_function_error(test_runtime):
+    with pytest.raises(FunctionError) as raised:
+        test_runtime.invoke("EchoFunction", {})
+    assert raised.value.payload["errorType"] == "KeyError"
