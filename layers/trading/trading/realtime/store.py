@@ -145,7 +145,8 @@ class DynamoConnectionStore:
 
     def subscribe(self, connection: Connection, channel: Channel) -> None:
         """Idempotent; atomic with a check that the connection still exists."""
-        if len(self._keys(connection.connection_id, _SUB_PREFIX)) >= MAX_SUBSCRIPTIONS:
+        existing = {key["sk"]["S"] for key in self._keys(connection.connection_id, _SUB_PREFIX)}
+        if len(existing) >= MAX_SUBSCRIPTIONS and _SUB_PREFIX + channel.key not in existing:
             raise SubscriptionLimitError(f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
         try:
             self._client.transact_write_items(
