@@ -263,14 +263,18 @@ def test_unauthenticated_connect_is_refused(runtime, variant):
     assert refused.value.response.status_code == 403
 
 
-def test_ping_gets_pong(runtime):
+def test_ping_gets_pong_and_an_unknown_action_gets_an_error(runtime):
     keys = _keys(runtime)
 
-    async def ping() -> list[dict[str, Any]]:
+    async def talk() -> list[dict[str, Any]]:
         got: list[dict[str, Any]] = []
         async with websockets.connect(_ws_url(runtime, keys["bob"])) as ws:
             await ws.send(json.dumps({"action": "ping", "id": "hb-1"}))
-            await _drain(ws, got.append, lambda: bool(got), timeout=15)
+            await _drain(ws, got.append, lambda: len(got) >= 1, timeout=15)
+            await ws.send(json.dumps({"action": "dance", "id": "x"}))  # routed to $default
+            await _drain(ws, got.append, lambda: len(got) >= 2, timeout=15)
         return got
 
-    assert asyncio.run(ping()) == [{"type": "pong", "id": "hb-1"}]
+    pong, error = asyncio.run(talk())
+    assert pong == {"type": "pong", "id": "hb-1"}
+    assert (error["type"], error["code"]) == ("error", "VALIDATION_ERROR")
