@@ -5,14 +5,17 @@ This is the same code path the local runtime uses (localcloud.template).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from localcloud.template import StackResult, deploy_to_moto, function_code_dirs, rehearsal_template
 from moto.server import ThreadedMotoServer
@@ -156,3 +159,56 @@ def test_every_skipped_type_is_logged_once(
         skipped_types
     )
     assert not set(template["Metadata"]["LocalCloud"]["Skipped"]) & set(template["Resources"])
+
+
+# ---------------------------------------------------------------- post-deploy smoke test (scripts/)
+def _smoke_module() -> Any:
+    """scripts/smoke_test.py, imported by path (scripts/ is not a package)."""
+    if "smoke_test" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("smoke_test", REPO_ROOT / "scripts" / "smoke_test.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["smoke_test"] = module  # dataclasses resolve their module by name
+        spec.loader.exec_module(module)
+    return sys.modules["smoke_test"]
+
+
+def test_smoke_dead_letter_check_reads_the_stack_and_flags_a_dead_letter(
+    stack: StackResult, moto_url: str
+) -> None:
+    # Given the smoke test's view of the rehearsal stack (outputs and physical ids from CloudFormation)
+    smoke = _smoke_module()
+    loaded = smoke.load_stack(_client("cloudformation", moto_url), stack.stack_id)
+    sqs = _client("sqs", moto_url)
+    assert loaded.physical_ids == stack.physical_ids
+
+    # When the dead-letter queues are empty, then a settlement failure is parked
+    before = smoke.check_dead_letter_queues_empty(sqs, loaded)
+    sqs.send_message(QueueUrl=loaded.physical_ids["SettlementDeadLetterQueue"], MessageBody="{}")
+
+    # Then the check passes first and fails afterwards, naming the queue
+    assert before == "4 DLQs empty"
+    with pytest.raises(smoke.CheckFailedError, match="SettlementDeadLetterQueue"):
+        smoke.check_dead_letter_queues_empty(sqs, loaded)
+
+
+def test_smoke_cloudfront_check_requires_security_headers_and_https_redirect() -> None:
+    # Given a fake edge that serves the UI and the API, with or without the security headers
+    smoke = _smoke_module()
+    stack = smoke.Stack("s", {"CloudFrontDomain": "d.example", "RestApiUrl": "https://api.example/dev"}, {})
+
+    def edge(headers: dict[str, str]) -> httpx.Client:
+        def answer(request: httpx.Request) -> httpx.Response:
+            if request.url.scheme == "http":
+                return httpx.Response(301, headers={"location": f"https://{request.url.host}/"})
+            return httpx.Response(200, headers=headers, text="ok")
+
+        return httpx.Client(transport=httpx.MockTransport(answer))
+
+    secure = dict.fromkeys(smoke.SECURITY_HEADERS, "set")
+
+    # When the smoke check runs against each
+    # Then it passes with the headers and names the missing ones without
+    assert smoke.check_cloudfront(edge(secure), stack) == "UI, headers, /v1 routing, HTTPS redirect"
+    with pytest.raises(smoke.CheckFailedError, match="strict-transport-security"):
+        smoke.check_cloudfront(edge({}), stack)
