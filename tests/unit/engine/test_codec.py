@@ -64,6 +64,16 @@ def test_decodes_cancel_and_amend() -> None:
     assert decode_command(amend) == Amend("o", "a", "BTC-USD", 5, None)
 
 
+def test_explicit_nulls_take_the_defaults() -> None:
+    # Given null for the optional enum fields
+    wire = NEW_WIRE | {"time_in_force": None, "stp": None}
+    # When decoded
+    command = decode_command(orjson.dumps(wire))
+    # Then the defaults apply
+    assert isinstance(command, NewOrder)
+    assert (command.time_in_force, command.stp) == (TimeInForce.GTC, StpMode.CANCEL_NEWEST)
+
+
 def test_optional_new_order_fields_take_their_defaults() -> None:
     # Given a minimal market order
     wire = {k: NEW_WIRE[k] for k in ("type", "order_id", "account_id", "symbol", "side")} | {
@@ -96,6 +106,10 @@ def test_optional_new_order_fields_take_their_defaults() -> None:
         (orjson.dumps(NEW_WIRE | {"post_only": 1}), ErrorCode.VALIDATION_ERROR),
         (orjson.dumps({k: v for k, v in NEW_WIRE.items() if k != "order_id"}), ErrorCode.VALIDATION_ERROR),
         (b'{"type": "cancel", "order_id": "o", "account_id": "a"}', ErrorCode.VALIDATION_ERROR),
+        (orjson.dumps(NEW_WIRE | {"side": ["BUY"]}), ErrorCode.VALIDATION_ERROR),
+        (orjson.dumps(NEW_WIRE | {"stp": {"a": 1}}), ErrorCode.VALIDATION_ERROR),
+        (b'{"type": ["new"]}', ErrorCode.VALIDATION_ERROR),
+        (orjson.dumps(NEW_WIRE | {"order_id": ""}), ErrorCode.VALIDATION_ERROR),
     ],
 )
 def test_bad_wire_messages_raise_decode_errors_with_codes(data: bytes, code: ErrorCode) -> None:

@@ -18,7 +18,7 @@ import orjson
 from trading.domain.enums import OrderType, Side, StpMode, TimeInForce
 from trading.domain.errors import DomainError, ErrorCode
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
-from trading.engine.events import EVENT_TYPES, CancelReason, Event
+from trading.engine.events import EVENT_TYPES, CancelReason, Event, EventBase
 
 _NEW_KEYS = frozenset(
     {
@@ -84,7 +84,63 @@ def _check_keys(obj: dict[str, Any], allowed: frozenset[str]) -> None:
         raise _fail(f"unknown field(s): {', '.join(unknown)}", ErrorCode.UNKNOWN_FIELD)
 
 
+def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:
+    """The common, valid case with few calls; ``None`` sends anything unusual to the strict path."""
+    if not _NEW_KEYS.issuperset(obj):
+        return None
+    try:
+        order_id = obj.get("order_id")
+        account_id = obj.get("account_id")
+        symbol = obj.get("symbol")
+        side = _SIDES.get(obj.get("side"))  # type: ignore[arg-type]
+        order_type = _ORDER_TYPES.get(obj.get("order_type"))  # type: ignore[arg-type]
+        price = obj.get("price")
+        quantity = obj.get("quantity")
+        budget = obj.get("quote_budget")
+        tif = _TIFS.get(obj.get("time_in_force", "GTC"))
+        post_only = obj.get("post_only", False)
+        stp = _STPS.get(obj.get("stp", "CANCEL_NEWEST"))
+        client_order_id = obj.get("client_order_id")
+    except TypeError:  # an unhashable value where an enum name belongs
+        return None
+    if (
+        type(order_id) is not str
+        or not order_id
+        or type(account_id) is not str
+        or not account_id
+        or type(symbol) is not str
+        or not symbol
+        or side is None
+        or order_type is None
+        or tif is None
+        or stp is None
+        or type(post_only) is not bool
+        or (price is not None and type(price) is not int)
+        or (quantity is not None and type(quantity) is not int)
+        or (budget is not None and type(budget) is not int)
+        or (client_order_id is not None and type(client_order_id) is not str)
+    ):
+        return None
+    return NewOrder(
+        order_id,
+        account_id,
+        symbol,
+        side,
+        order_type,
+        price,
+        quantity,
+        tif,
+        post_only,
+        stp,
+        budget,
+        client_order_id,
+    )
+
+
 def _decode_new(obj: dict[str, Any]) -> NewOrder:
+    fast = _decode_new_fast(obj)
+    if fast is not None:
+        return fast
     _check_keys(obj, _NEW_KEYS)
     post_only = obj.get("post_only", False)
     if type(post_only) is not bool:
@@ -139,18 +195,17 @@ def decode_command(data: bytes | bytearray | memoryview | str) -> Command:
         raise _fail(f"not JSON: {exc}", ErrorCode.MALFORMED_JSON) from exc
     if type(obj) is not dict:
         raise _fail("a command must be a JSON object")
-    decoder = _DECODERS.get(obj.get("type"))  # type: ignore[arg-type]
+    kind = obj.get("type")
+    if kind == "new":
+        return _decode_new(obj)
+    decoder = _DECODERS.get(kind) if type(kind) is str else None
     if decoder is None:
         raise _fail("type must be one of new, cancel, amend")
     return decoder(obj)
 
 
 def command_to_dict(command: Command) -> dict[str, Any]:
-    if isinstance(command, NewOrder):
-        return {"type": "new", **command._asdict()}
-    if isinstance(command, Cancel):
-        return {"type": "cancel", **command._asdict()}
-    return {"type": "amend", **command._asdict()}
+    return command.to_dict()
 
 
 def encode_command(command: Command) -> bytes:
@@ -178,9 +233,15 @@ def encode_event(event: Event) -> bytes:
     return orjson.dumps(event_to_dict(event))
 
 
+def _event_default(event: Any) -> dict[str, Any]:
+    if isinstance(event, EventBase):
+        return event.to_dict()
+    raise TypeError(f"{type(event).__name__} is not an engine event")
+
+
 def encode_events(events: list[Event]) -> bytes:
     """A JSON array of events (what one command produced), in order."""
-    return orjson.dumps([event_to_dict(event) for event in events])
+    return orjson.dumps(events, default=_event_default)
 
 
 def event_from_dict(obj: dict[str, Any]) -> Event:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Final
 
 from trading.domain.enums import OrderType, Side, TimeInForce
 from trading.domain.errors import ErrorCode
+from trading.engine.values import ValueObject
 
 
 class CancelReason(StrEnum):
@@ -23,37 +24,14 @@ class CancelReason(StrEnum):
     SELF_TRADE = "SELF_TRADE"  # self-trade prevention
 
 
-class EventBase:
-    """Value semantics shared by every event class."""
+class EventBase(ValueObject):
+    """Base of every event: value semantics plus ``to_dict()`` (the wire shape)."""
 
     __slots__ = ()
-    FIELDS: ClassVar[tuple[str, ...]] = ()
-
-    def values(self) -> tuple[Any, ...]:
-        """The field values, in ``FIELDS`` order."""
-        raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
         """``{"type": <class name>, **fields}``; enum values stay enums (orjson writes their value)."""
-        result: dict[str, Any] = {"type": type(self).__name__}
-        result.update(zip(self.FIELDS, self.values(), strict=True))
-        return result
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self) or not isinstance(other, EventBase):
-            return NotImplemented
-        return self.values() == other.values()
-
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.values()))
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in zip(self.FIELDS, self.values(), strict=True))
-        return f"{type(self).__name__}({fields})"
+        raise NotImplementedError
 
 
 class OrderAccepted(EventBase):
@@ -115,6 +93,20 @@ class OrderAccepted(EventBase):
             self.time_in_force,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "OrderAccepted",
+            "seq": self.seq,
+            "symbol": self.symbol,
+            "order_id": self.order_id,
+            "account_id": self.account_id,
+            "side": self.side,
+            "order_type": self.order_type,
+            "price": self.price,
+            "quantity": self.quantity,
+            "time_in_force": self.time_in_force,
+        }
+
 
 class OrderRejected(EventBase):
     __slots__ = ("account_id", "code", "order_id", "request", "seq", "symbol")
@@ -132,6 +124,17 @@ class OrderRejected(EventBase):
 
     def values(self) -> tuple[Any, ...]:
         return (self.seq, self.symbol, self.order_id, self.account_id, self.request, self.code)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "OrderRejected",
+            "seq": self.seq,
+            "symbol": self.symbol,
+            "order_id": self.order_id,
+            "account_id": self.account_id,
+            "request": self.request,
+            "code": self.code,
+        }
 
 
 class Trade(EventBase):
@@ -203,6 +206,22 @@ class Trade(EventBase):
             self.taker_remaining,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "Trade",
+            "seq": self.seq,
+            "symbol": self.symbol,
+            "price": self.price,
+            "quantity": self.quantity,
+            "maker_side": self.maker_side,
+            "maker_order_id": self.maker_order_id,
+            "maker_account_id": self.maker_account_id,
+            "taker_order_id": self.taker_order_id,
+            "taker_account_id": self.taker_account_id,
+            "maker_remaining": self.maker_remaining,
+            "taker_remaining": self.taker_remaining,
+        }
+
 
 class OrderFilled(EventBase):
     """The order has no quantity left: terminal."""
@@ -218,6 +237,15 @@ class OrderFilled(EventBase):
 
     def values(self) -> tuple[Any, ...]:
         return (self.seq, self.symbol, self.order_id, self.account_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "OrderFilled",
+            "seq": self.seq,
+            "symbol": self.symbol,
+            "order_id": self.order_id,
+            "account_id": self.account_id,
+        }
 
 
 class OrderCanceled(EventBase):
@@ -238,6 +266,17 @@ class OrderCanceled(EventBase):
 
     def values(self) -> tuple[Any, ...]:
         return (self.seq, self.symbol, self.order_id, self.account_id, self.quantity, self.reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "OrderCanceled",
+            "seq": self.seq,
+            "symbol": self.symbol,
+            "order_id": self.order_id,
+            "account_id": self.account_id,
+            "quantity": self.quantity,
+            "reason": self.reason,
+        }
 
 
 class OrderAmended(EventBase):
@@ -281,6 +320,18 @@ class OrderAmended(EventBase):
             self.priority_kept,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "OrderAmended",
+            "seq": self.seq,
+            "symbol": self.symbol,
+            "order_id": self.order_id,
+            "account_id": self.account_id,
+            "price": self.price,
+            "quantity": self.quantity,
+            "priority_kept": self.priority_kept,
+        }
+
 
 class BookDelta(EventBase):
     """An L2 level's new total open quantity (0 = the level is gone)."""
@@ -297,6 +348,16 @@ class BookDelta(EventBase):
 
     def values(self) -> tuple[Any, ...]:
         return (self.seq, self.symbol, self.side, self.price, self.quantity)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "BookDelta",
+            "seq": self.seq,
+            "symbol": self.symbol,
+            "side": self.side,
+            "price": self.price,
+            "quantity": self.quantity,
+        }
 
 
 Event = OrderAccepted | OrderRejected | Trade | OrderFilled | OrderCanceled | OrderAmended | BookDelta

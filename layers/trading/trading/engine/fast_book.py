@@ -3,10 +3,10 @@
 * Price levels live in a dict ``price -> _Level`` per side plus a sorted ``list[int]`` of prices
   arranged so the best price is always the *last* element (bids ascending, asks stored negated),
   so taking or checking the best level is O(1) and a new level is one ``bisect.insort``.
-* A level is a ``deque`` of slotted orders in time priority with a running total. Cancels are
-  O(1): the order is marked dead (``remaining = 0``) and skipped when it reaches the front; a level
-  whose live count drops to zero is removed at once, and a level carrying many dead entries is
-  compacted, so memory stays bounded.
+* A level is a list of slotted orders in time priority, consumed from a moving ``head`` index,
+  with a running total. Cancels are O(1): the order is marked dead (``remaining = 0``) and skipped
+  when it reaches the head; a level whose live count drops to zero is removed at once, and a level
+  carrying many dead entries is compacted, so memory stays bounded.
 * Validation is inlined and the hot loops bind attributes to locals. Events are the shared
   ``NamedTuple`` types, so both books' outputs compare equal value for value.
 
@@ -15,9 +15,8 @@ Hypothesis state machine in ``tests/unit/engine`` check that the two agree event
 """
 
 from bisect import bisect_left, insort
-from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.errors import ErrorCode
@@ -36,19 +35,19 @@ from trading.engine.events import (
     Trade,
 )
 
-_BUY = Side.BUY
-_SELL = Side.SELL
-_LIMIT = OrderType.LIMIT
-_MARKET = OrderType.MARKET
-_GTC = TimeInForce.GTC
-_FOK = TimeInForce.FOK
-_NEWEST = StpMode.CANCEL_NEWEST
-_BOTH = StpMode.CANCEL_BOTH
-_OLDEST = StpMode.CANCEL_OLDEST
-_TRADING = InstrumentStatus.TRADING
-_SELF_TRADE = CancelReason.SELF_TRADE
-_UNFILLED = CancelReason.UNFILLED
-_USER = CancelReason.USER
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
+_LIMIT: Final = OrderType.LIMIT
+_MARKET: Final = OrderType.MARKET
+_GTC: Final = TimeInForce.GTC
+_FOK: Final = TimeInForce.FOK
+_NEWEST: Final = StpMode.CANCEL_NEWEST
+_BOTH: Final = StpMode.CANCEL_BOTH
+_OLDEST: Final = StpMode.CANCEL_OLDEST
+_TRADING: Final = InstrumentStatus.TRADING
+_SELF_TRADE: Final = CancelReason.SELF_TRADE
+_UNFILLED: Final = CancelReason.UNFILLED
+_USER: Final = CancelReason.USER
 
 
 class _Order:
@@ -74,12 +73,13 @@ class _Order:
 
 
 class _Level:
-    __slots__ = ("count", "orders", "total")
+    __slots__ = ("count", "head", "orders", "total")
 
     def __init__(self) -> None:
         self.total = 0  # open quantity of the live orders
         self.count = 0  # number of live orders
-        self.orders: deque[_Order] = deque()  # live and dead orders in time priority
+        self.orders: list[_Order] = []  # live and dead orders in time priority, from ``head`` on
+        self.head = 0  # index of the first entry that may still be live
 
 
 class FastBook:
@@ -133,7 +133,7 @@ class FastBook:
         else:
             levels = [self._asks[-k] for k in reversed(self._ask_keys)]
         for level in levels:
-            result.extend(o for o in level.orders if o.remaining > 0)
+            result.extend([o for o in level.orders[level.head :] if o.remaining > 0])
         return result
 
     def snapshot(self) -> dict[str, Any]:
@@ -199,7 +199,16 @@ class FastBook:
         return [OrderRejected(self._seq, self._symbol, order_id, account_id, request, code)]
 
     def _new_order(self, cmd: NewOrder) -> list[Event]:  # noqa: PLR0912, PLR0915 -- inlined hot path
-        order_id, account_id, _, side, order_type, price, quantity, tif, post_only, stp, budget, _ = cmd
+        order_id = cmd.order_id
+        account_id = cmd.account_id
+        side = cmd.side
+        order_type = cmd.order_type
+        price = cmd.price
+        quantity = cmd.quantity
+        tif = cmd.time_in_force
+        post_only = cmd.post_only
+        stp = cmd.stp
+        budget = cmd.quote_budget
         is_buy = side is _BUY
         code: ErrorCode | None = None
         # Instrument rules, in the same order as trading.engine.book.check_new_order.
@@ -289,7 +298,7 @@ class FastBook:
         for price, level in levels:
             if limit is not None and (price > limit if is_buy else price < limit):
                 return False
-            for maker in level.orders:
+            for maker in level.orders[level.head :]:
                 if maker.remaining == 0:
                     continue
                 if maker.account_id == account_id:
@@ -334,13 +343,14 @@ class FastBook:
                 break
             level = levels[price]
             queue = level.orders
+            head = level.head
             halt = False
             untouched = key not in touched
             while remaining and level.count:
-                maker = queue[0]
+                maker = queue[head]
                 maker_remaining = maker.remaining
                 if not maker_remaining:
-                    queue.popleft()
+                    head += 1
                     continue
                 if maker.account_id == account_id:
                     if stp is _NEWEST:
@@ -349,7 +359,7 @@ class FastBook:
                     if untouched:
                         touched.append(key)
                         untouched = False
-                    queue.popleft()
+                    head += 1
                     level.count -= 1
                     level.total -= maker_remaining
                     maker.remaining = 0
@@ -397,7 +407,7 @@ class FastBook:
                     )
                 )
                 if not maker_remaining:
-                    queue.popleft()
+                    head += 1
                     level.count -= 1
                     del orders[maker.order_id]
                     seq += 1
@@ -408,6 +418,11 @@ class FastBook:
             if not level.count:
                 del levels[price]
                 keys.pop()
+            elif head > 32 and head * 2 > len(queue):
+                del queue[:head]
+                level.head = 0
+            else:
+                level.head = head
             if halt:
                 break
         return seq, remaining, stopped
@@ -434,7 +449,7 @@ class FastBook:
             touched.append(key)
 
     def _unlink(self, order: _Order) -> None:
-        """Take a live order off the book (it stays in its deque as a dead entry)."""
+        """Take a live order off the book (it stays in its level's list as a dead entry)."""
         price = order.price
         del self._orders[order.order_id]
         if order.is_buy:
@@ -451,8 +466,9 @@ class FastBook:
                 keys.pop()
             else:
                 del keys[bisect_left(keys, key)]
-        elif len(level.orders) > 2 * level.count + 16:
-            level.orders = deque(o for o in level.orders if o.remaining)
+        elif len(level.orders) - level.head > 2 * level.count + 16:
+            level.orders = [o for o in level.orders[level.head :] if o.remaining]
+            level.head = 0
 
     def _deltas(self, events: list[Event], seq: int, touched: list[int]) -> int:
         symbol = self._symbol
@@ -468,7 +484,8 @@ class FastBook:
         return seq
 
     def _cancel(self, cmd: Cancel) -> list[Event]:
-        order_id, account_id, _ = cmd
+        order_id = cmd.order_id
+        account_id = cmd.account_id
         order = self._orders.get(order_id)
         if order is None or order.account_id != account_id:
             return self._reject(order_id, account_id, "cancel", ErrorCode.UNKNOWN_ORDER)
@@ -480,7 +497,10 @@ class FastBook:
         return events
 
     def _amend(self, cmd: Amend) -> list[Event]:  # noqa: PLR0912
-        order_id, account_id, _, new_price, new_quantity = cmd
+        order_id = cmd.order_id
+        account_id = cmd.account_id
+        new_price = cmd.price
+        new_quantity = cmd.quantity
         code: ErrorCode | None = None
         if self._status is not _TRADING:
             code = ErrorCode.INSTRUMENT_HALTED
