@@ -156,6 +156,23 @@ class LocalRuntime:
         )
 
     @property
+    def rest_url(self) -> str:
+        return self.urls.rest
+
+    @property
+    def ws_url(self) -> str:
+        return self.urls.ws
+
+    @property
+    def endpoint(self) -> str:
+        """The moto endpoint (``AWS_ENDPOINT_URL`` of every function)."""
+        return self.moto.endpoint
+
+    def function_env(self, function: str) -> dict[str, str]:
+        """The environment a function runs with, by logical id (e.g. ``PlaceOrderFunction``)."""
+        return dict(self.functions[function].env)
+
+    @property
     def functions(self) -> dict[str, FunctionSpec]:
         return dict(self.runner.functions) if self.runner else {}
 
