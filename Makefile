@@ -17,7 +17,15 @@ $(STAMP): $(PKG_SOURCES)
 		-e layers/trading -e matcher -e local
 	@touch $@
 
-setup: $(STAMP)
+# Optional mypyc build of the matching engine's hot modules (pure Python stays the fallback).
+NATIVE_STAMP := layers/trading/trading/engine/_native_sources.txt
+NATIVE_SOURCES := $(addprefix layers/trading/trading/engine/,values.py commands.py events.py fast_book.py codec.py) \
+                  layers/trading/build_native.py
+
+$(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
+	cd layers/trading && ../../$(BIN)/python build_native.py
+
+setup: $(STAMP) $(NATIVE_STAMP)
 
 run: setup
 	$(BIN)/python -m localcloud run
