@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
+from localcloud.template import load_template
 
 REPO = Path(__file__).resolve().parents[3]
 TABLES = {
@@ -30,24 +30,9 @@ TABLES = {
 }
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation short-form tags; the tag's value is kept, the tag dropped."""
-
-
-def _any_tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-
-
-_CfnLoader.add_multi_constructor("!", _any_tag)
-
-
 def table_definition(logical_id: str) -> dict[str, Any]:
     """``create_table`` arguments for one table of ``template.yaml`` (keys, GSIs; on-demand)."""
-    template = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)
+    template = load_template(REPO / "template.yaml")
     props = template["Resources"][logical_id]["Properties"]
     args: dict[str, Any] = {
         "AttributeDefinitions": props["AttributeDefinitions"],
