@@ -63,7 +63,7 @@ def balances(trader: Trader) -> dict[str, tuple[str, str]]:
     return {b["asset"]: (b["available"], b["held"]) for b in decode(response)["balances"]}
 
 
-def wait_for(check: Callable[[], Any], timeout_s: float = 30.0, interval_s: float = 0.2) -> Any:
+def wait_for(check: Callable[[], Any], timeout_s: float = 60.0, interval_s: float = 0.2) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         value = check()

@@ -48,30 +48,46 @@ class DatabaseConfig:
 
 
 class Database:
-    """Lazily opened, cached writer and reader connections."""
+    """Lazily opened, cached writer and reader connections, one pair per thread.
+
+    A Lambda container runs one invocation at a time on one thread, so this is one pair per
+    container. The local runtime runs every function in one process on many threads: per-thread
+    connections keep one function's transaction from ever interleaving with another's.
+    """
 
     def __init__(self, config: DatabaseConfig) -> None:
         self._config = config
-        self._writer: Connection | None = None
-        self._reader: Connection | None = None
+        self._local = threading.local()
+        self._all: list[Connection] = []
+        self._all_lock = threading.Lock()
+
+    def _open(self, dsn: str) -> Connection:
+        conn = psycopg2.connect(dsn)
+        with self._all_lock:
+            self._all = [c for c in self._all if not c.closed]
+            self._all.append(conn)
+        return conn
 
     def writer(self) -> Connection:
-        if self._writer is None or self._writer.closed:
-            self._writer = psycopg2.connect(self._config.writer_dsn)
-        return self._writer
+        conn: Connection | None = getattr(self._local, "writer", None)
+        if conn is None or conn.closed:
+            conn = self._local.writer = self._open(self._config.writer_dsn)
+        return conn
 
     def reader(self) -> Connection:
-        if self._reader is None or self._reader.closed:
-            self._reader = psycopg2.connect(self._config.reader_dsn)
+        conn: Connection | None = getattr(self._local, "reader", None)
+        if conn is None or conn.closed:
+            conn = self._local.reader = self._open(self._config.reader_dsn)
             # Reads may lag the writer but must never write.
-            self._reader.set_session(readonly=True, autocommit=True)
-        return self._reader
+            conn.set_session(readonly=True, autocommit=True)
+        return conn
 
     def close(self) -> None:
-        for conn in (self._writer, self._reader):
-            if conn is not None and not conn.closed:
-                conn.close()
-        self._writer = self._reader = None
+        with self._all_lock:
+            for conn in self._all:
+                if not conn.closed:
+                    conn.close()
+            self._all = []
 
 
 _lock = threading.Lock()
