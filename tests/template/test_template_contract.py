@@ -317,3 +317,21 @@ def test_samconfig_has_dev_and_prod_with_known_parameters(sam_template: dict[str
         assert {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"} <= set(deploy["capabilities"].split())
         assert deploy["stack_name"] == f"trading-{env}"
     assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
+
+
+def test_deploy_guide_documents_every_parameter_and_shield_standard(sam_template: dict[str, Any]) -> None:
+    # Given docs/deploy.md
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    table = guide[guide.index("## Parameters") : guide.index("## Post-deploy smoke test")]
+
+    # When looking for each template parameter in its parameters table
+    def documented(name: str) -> bool:
+        tier = next((p for p in ("StandardTier", "ProTier") if name.startswith(p)), None)
+        return f"`{tier}*`" in table if tier else f"`{name}`" in table
+
+    missing = [name for name in sam_template["Parameters"] if not documented(name)]
+
+    # Then none is undocumented, and the guide states that Shield Standard needs nothing
+    assert missing == []
+    assert "Shield Standard is always on" in guide
+    assert "sam build && sam deploy --config-env prod" in guide
