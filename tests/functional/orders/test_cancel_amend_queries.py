@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import OrderStack, api_event, call, load_function, sample_event
@@ -243,7 +243,7 @@ def test_fills_come_from_the_trades_table(order_stack: OrderStack, api) -> None:
             " taker_order_id, maker_account_id, taker_account_id, maker_fee, taker_fee, executed_at)"
             " VALUES ('BTC-USD:7', 'BTC-USD', 7, 3000000, 100, 'BUY', 'm1', 't1', 'bob', 'alice',"
             " 3000, 6000, %s)",
-            (datetime(2026, 11, 25, 12, tzinfo=UTC),),
+            (datetime.now(UTC) - timedelta(minutes=1),),
         )
     conn.close()
     # When both read their fills
@@ -267,7 +267,35 @@ def test_fills_come_from_the_trades_table(order_stack: OrderStack, api) -> None:
         "MAKER",
         "0.003000",
     )
-    # And the public trades route shows it
+    # And the public trades, candles and ticker routes show it
+    _, candles = api(
+        "market_data",
+        "GET",
+        "/v1/candles/BTC-USD",
+        "/v1/candles/{symbol}",
+        path_parameters={"symbol": "BTC-USD"},
+        query={"interval": "1h", "limit": "24"},
+    )
+    assert [(c["open"], c["close"], c["volume"], c["quote_volume"]) for c in candles["candles"]] == [
+        ("30000.00", "30000.00", "0.0100", "300.000000")
+    ]
+    status, ticker = api(
+        "market_data",
+        "GET",
+        "/v1/ticker/BTC-USD",
+        "/v1/ticker/{symbol}",
+        path_parameters={"symbol": "BTC-USD"},
+    )
+    assert status == 200 and ticker["last"] == "30000.00"
+    status, bad = api(
+        "market_data",
+        "GET",
+        "/v1/candles/BTC-USD",
+        "/v1/candles/{symbol}",
+        path_parameters={"symbol": "BTC-USD"},
+        query={"interval": "7m"},
+    )
+    assert (status, bad["code"]) == (400, "VALIDATION_ERROR")
     _, trades = api(
         "market_data",
         "GET",

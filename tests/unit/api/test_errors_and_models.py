@@ -73,6 +73,8 @@ def test_openapi_lists_every_route_of_issue_6() -> None:
         ("GET", "/v1/book/{symbol}"),
         ("GET", "/v1/trades/{symbol}"),
         ("GET", "/v1/openapi.json"),
+        ("GET", "/v1/candles/{symbol}"),
+        ("GET", "/v1/ticker/{symbol}"),
     } <= routes
 
 

@@ -171,3 +171,35 @@ class Trades(_Response):
 class ErrorResponse(_Response):
     code: str = Field(examples=["INSUFFICIENT_FUNDS"])
     message: str
+
+
+class CandleResponse(_Response):
+    start: int = Field(description="bucket start, unix milliseconds UTC")
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: str = Field(description="base quantity traded")
+    quote_volume: str = Field(description="quote value traded (price x quantity)")
+    trades: int
+
+
+class Candles(_Response):
+    symbol: str
+    interval: str
+    candles: list[CandleResponse] = Field(description="oldest first; only buckets with trades")
+
+
+class TickerResponse(_Response):
+    symbol: str
+    last: str | None
+    open: str | None
+    high: str | None
+    low: str | None
+    change: str | None = Field(description="last - open over the window")
+    volume: str
+    quote_volume: str
+    trades: int
+    window_start: int = Field(description="unix milliseconds")
+    window_end: int
+    last_trade_at: int | None

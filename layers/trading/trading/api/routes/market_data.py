@@ -8,9 +8,20 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from trading import marketdata
 from trading.adapters import database
 from trading.api import wiring
-from trading.api.models import BookLevel, InstrumentResponse, Instruments, OrderBook, Trade, Trades
+from trading.api.models import (
+    BookLevel,
+    CandleResponse,
+    Candles,
+    InstrumentResponse,
+    Instruments,
+    OrderBook,
+    TickerResponse,
+    Trade,
+    Trades,
+)
 from trading.api.routes.common import PUBLIC_ERRORS, json_response, ok
 from trading.domain.enums import Side
 from trading.domain.instruments import Instrument, Symbol
@@ -92,6 +103,68 @@ def get_trades(
         for r in rows
     ]
     return json_response(200, Trades(symbol=symbol, trades=trades))
+
+
+@router.get(
+    "/v1/candles/<symbol>",
+    summary="OHLCV candles from settled trades",
+    description="Intervals: 1m, 5m, 15m, 1h, 4h, 1d. Only buckets with trades are returned.",
+    tags=["market data"],
+    responses={**ok(200, Candles, "candles, oldest first"), **PUBLIC_ERRORS},
+)
+def get_candles(
+    symbol: Annotated[Symbol, Path()],
+    interval: Annotated[str, Query(max_length=4)] = "1m",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response[str]:
+    instrument = wiring.instruments().get(symbol)
+    rows = marketdata.candles(database.reader(), symbol, interval, limit)
+    items = [
+        CandleResponse(
+            start=c.start,
+            open=instrument.format_price(c.open),
+            high=instrument.format_price(c.high),
+            low=instrument.format_price(c.low),
+            close=instrument.format_price(c.close),
+            volume=instrument.format_quantity(c.volume),
+            quote_volume=instrument.format_notional(c.quote_volume),
+            trades=c.trades,
+        )
+        for c in rows
+    ]
+    return json_response(200, Candles(symbol=symbol, interval=interval, candles=items))
+
+
+@router.get(
+    "/v1/ticker/<symbol>",
+    summary="Rolling 24 h statistics",
+    tags=["market data"],
+    responses={**ok(200, TickerResponse, "the ticker"), **PUBLIC_ERRORS},
+)
+def get_ticker(symbol: Annotated[Symbol, Path()]) -> Response[str]:
+    instrument = wiring.instruments().get(symbol)
+    t = marketdata.ticker(database.reader(), symbol)
+
+    def price(value: int | None) -> str | None:
+        return None if value is None else instrument.format_price(value)
+
+    return json_response(
+        200,
+        TickerResponse(
+            symbol=symbol,
+            last=price(t.last),
+            open=price(t.open),
+            high=price(t.high),
+            low=price(t.low),
+            change=price(t.change),
+            volume=instrument.format_quantity(t.volume),
+            quote_volume=instrument.format_notional(t.quote_volume),
+            trades=t.trades,
+            window_start=t.window_start,
+            window_end=t.window_end,
+            last_trade_at=t.last_trade_at,
+        ),
+    )
 
 
 @router.get(
