@@ -233,15 +233,13 @@ def encode_event(event: Event) -> bytes:
     return orjson.dumps(event_to_dict(event))
 
 
-def _event_default(event: Any) -> dict[str, Any]:
-    if isinstance(event, EventBase):
-        return event.to_dict()
-    raise TypeError(f"{type(event).__name__} is not an engine event")
-
-
 def encode_events(events: list[Event]) -> bytes:
     """A JSON array of events (what one command produced), in order."""
-    return orjson.dumps(events, default=_event_default)
+    dicts: list[dict[str, Any]] = []
+    event: EventBase
+    for event in events:
+        dicts.append(event.to_dict())
+    return orjson.dumps(dicts)
 
 
 def event_from_dict(obj: dict[str, Any]) -> Event:
