@@ -129,3 +129,5 @@ def test_accepted_order_holds_its_worst_case_and_a_retry_is_the_same_order(runti
     market = TradingClient(runtime.urls.rest)
     assert [i["symbol"] for i in decode(market.instruments())["instruments"]] == ["BTC-USD", "ETH-USD"]
     assert market.request("GET", "/v1/openapi.json", sign=False).status_code == 200
+    # Finally the order is canceled, so no other test meets it on the book
+    assert trader.client.cancel_all("BTC-USD").status_code == 202

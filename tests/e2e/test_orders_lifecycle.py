@@ -56,7 +56,6 @@ def test_two_accounts_cross_and_both_orders_fill(runtime: Any) -> None:
     assert filled["filled_quantity"] == "0.500"
 
 
-@pytest.mark.skip(reason="local runtime does not run settlement yet (TradeExecuted -> settle); see report")
 def test_crossing_settles_fills_balances_and_holds_to_the_unit(runtime: Any) -> None:
     # Given seller with 1 ETH and buyer with 5000 USD; maker fee 10 bps, taker fee 20 bps
     seller, buyer = trader(runtime, ETH="1"), trader(runtime, USD="5000")
