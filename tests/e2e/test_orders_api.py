@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -131,3 +133,60 @@ def test_accepted_order_holds_its_worst_case_and_a_retry_is_the_same_order(runti
     assert market.request("GET", "/v1/openapi.json", sign=False).status_code == 200
     # Finally the order is canceled, so no other test meets it on the book
     assert trader.client.cancel_all("BTC-USD").status_code == 202
+
+
+def test_concurrent_duplicates_over_http_create_one_order(runtime: Any) -> None:
+    # Given 8 clients sending the same client order id at the same moment
+    trader = new_trader(runtime, USD="1000")
+    body = {
+        **ORDER,
+        "symbol": "ETH-USD",
+        "price": "10.00",
+        "quantity": "1.000",
+        "client_order_id": "dup-http",
+    }
+    barrier = threading.Barrier(8)
+
+    def send(_: int) -> tuple[int, str]:
+        client = TradingClient(runtime.urls.rest, trader.key_id, trader.secret)
+        barrier.wait()
+        response = client.place_order(**body)
+        client.close()
+        answer = decode(response)
+        return response.status_code, str(answer.get("order_id") or answer.get("code"))
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(send, range(8)))
+    # Then every answer is the one order (201) or "in progress" (409), and one order is held
+    assert {status for status, _ in results} <= {201, 409}
+    order_ids = {value for status, value in results if status == 201}
+    assert len(order_ids) == 1
+    assert {value for status, value in results if status == 409} <= {"IDEMPOTENCY_CONFLICT"}
+    assert [o["order_id"] for o in decode(trader.client.list_orders())["orders"]] == list(order_ids)
+    assert balances(trader)["USD"] == ("989.980000", "10.020000")
+    trader.client.cancel_all("ETH-USD")
+
+
+def test_racing_clients_never_drive_available_below_zero(runtime: Any) -> None:
+    # Given funds for exactly 5 orders (10 USD + 0.2 % fee each) and 10 clients placing 2 each
+    trader = new_trader(runtime, USD="50.10")
+    barrier = threading.Barrier(10)
+
+    def send(_: int) -> list[int]:
+        client = TradingClient(runtime.urls.rest, trader.key_id, trader.secret)
+        barrier.wait()
+        statuses = [
+            client.place_order(
+                symbol="ETH-USD", side="BUY", type="LIMIT", price="10.00", quantity="1.000"
+            ).status_code
+            for _ in range(2)
+        ]
+        client.close()
+        return statuses
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = [s for batch in pool.map(send, range(10)) for s in batch]
+    # Then exactly 5 are accepted, 15 refused for funds, and everything is held, nothing more
+    assert sorted(statuses) == [201] * 5 + [422] * 15
+    assert balances(trader)["USD"] == ("0.000000", "50.100000")
+    trader.client.cancel_all("ETH-USD")
