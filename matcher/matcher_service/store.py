@@ -239,8 +239,17 @@ def _chunks(symbol: str, events: list[EventRecord], deferred: list[dict[str, Any
 
 
 class BookStore:
-    def __init__(self, client: Any, orders_table: str, books_table: str, instruments_table: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        orders_table: str,
+        books_table: str,
+        instruments_table: str,
+        *,
+        transact_limit: int = TRANSACT_LIMIT,
+    ) -> None:
         self._ddb = client
+        self.transact_limit = transact_limit  # lowered only by tests, to reach the split cheaply
         self.orders_table = orders_table
         self.books_table = books_table
         self.instruments_table = instruments_table
@@ -396,7 +405,7 @@ class BookStore:
                 )
             )
         outbox = _chunks(outcome.symbol, outcome.events, [])
-        room = TRANSACT_LIMIT - 1 - len(inline) - len(outbox)
+        room = self.transact_limit - 1 - len(inline) - len(outbox)
         deferred: list[dict[str, Any]] = []
         if len(optional) > room:
             room -= 1  # the deferred writes may need one more outbox item
@@ -418,8 +427,8 @@ class BookStore:
             if box.deferred:
                 item["deferred"] = _s(json.dumps(box.deferred))
             items.append({"Put": {"TableName": self.books_table, "Item": item}})
-        if len(items) > TRANSACT_LIMIT:
-            raise ValueError(f"a batch needs {len(items)} transaction items; more than {TRANSACT_LIMIT}")
+        if len(items) > self.transact_limit:
+            raise ValueError(f"a batch needs {len(items)} transaction items; more than {self.transact_limit}")
         return PreparedCommit(items, outbox, deferred)
 
     def commit(self, prepared: PreparedCommit) -> None:
@@ -451,8 +460,9 @@ class BookStore:
                 self._ddb.update_item(
                     TableName=self.books_table,
                     Key={"symbol": _s(box.symbol), "sk": _s(box.sk)},
-                    UpdateExpression="REMOVE deferred",
+                    UpdateExpression="REMOVE #deferred",
                     ConditionExpression="attribute_exists(sk)",
+                    ExpressionAttributeNames={"#deferred": "deferred"},
                 )
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":

@@ -44,7 +44,7 @@ def make_matcher(cloud: MatcherCloud):
     from matcher_service.service import Matcher
     from matcher_service.store import BookStore
 
-    def make(**overrides: str) -> Matcher:
+    def make(transact_limit: int = 100, **overrides: str) -> Matcher:
         env = {k.lower(): v for k, v in cloud.env(**overrides).items()}
         settings = MatcherSettings(**env)
         kwargs = {"endpoint_url": cloud.endpoint, "region_name": "us-east-1"}
@@ -53,6 +53,7 @@ def make_matcher(cloud: MatcherCloud):
             settings.orders_table,
             settings.order_books_table,
             settings.instruments_table,
+            transact_limit=transact_limit,
         )
         publisher = EventPublisher(boto3.client("events", **kwargs), settings.event_bus_name)
         return Matcher(settings, store, publisher, boto3.client("sqs", **kwargs), Metrics())

@@ -15,7 +15,7 @@ from matcher_service.service import CRASH_EXIT_CODE
 from trading.domain.enums import Side
 from trading.engine.commands import Cancel
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("matcher-processes")]
+pytestmark = pytest.mark.slow
 
 
 def crossing_orders(prefix: str = "o"):
@@ -163,11 +163,10 @@ def test_two_matcher_processes_on_one_symbol_account_for_every_order_once(moto_e
     accounts = [f"acct{n}" for n in range(8)]
     prices = itertools.cycle([2_999_900, 3_000_000, 3_000_100])
     orders = []
-    for n in range(60):
+    for n in range(40):
         side = Side.BUY if n % 2 else Side.SELL
         orders.append(limit(f"p{n:03d}", accounts[n % len(accounts)], side, next(prices), 1 + n % 5))
-    for order in orders:
-        cloud.send(order)
+    cloud.send_many(orders)
     wait_until(drained(cloud), timeout=120)
     metrics = [first.get("/metrics")[1], second.get("/metrics")[1]]
     assert first.stop() == 0
@@ -186,8 +185,7 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(cloud, processes, tmp_path
     orders = [
         limit(f"t{n:03d}", f"a{n % 3}", Side.BUY if n % 2 else Side.SELL, 3_000_000, 1) for n in range(40)
     ]
-    for order in orders:
-        cloud.send(order)
+    cloud.send_many(orders)
     wait_until(lambda: matcher.get("/metrics")[1]["batches"] >= 1)
 
     # When it gets SIGTERM in the middle of the stream

@@ -1,0 +1,69 @@
+"""A batch whose writes exceed TransactWriteItems' item limit: markers stay atomic, the rest is deferred.
+
+The store's limit is lowered from 100 to 20 so a sweep of 24 makers reaches the split without
+hundreds of events through moto; the code path is the same.
+"""
+
+from __future__ import annotations
+
+import pytest
+from matcher_cloud import by_type, check_exactly_once, limit
+from trading.domain.enums import OrderType, Side
+from trading.engine.commands import NewOrder
+
+
+def test_a_sweep_beyond_the_transaction_item_limit_commits_and_projects_every_write(cloud, make_matcher):
+    # Given 24 one-lot asks at 24 different prices
+    matcher = make_matcher(transact_limit=20)
+    matcher.recover()
+    asks = [limit(f"a{n:03d}", f"maker{n % 7}", Side.SELL, 3_000_000 + n, 1) for n in range(24)]
+    cloud.send_many(asks)
+    while matcher.poll_once():
+        pass
+
+    # When one market buy sweeps all of them (25 order items + 24 levels + outbox + checkpoint)
+    sweep = NewOrder("sweep", "taker", "BTC-USD", Side.BUY, OrderType.MARKET, None, 24)
+    cloud.send(sweep)
+    matcher.poll_once()
+
+    # Then every order, level and event is as if it had been one transaction
+    events = check_exactly_once(cloud, "BTC-USD", [o.order_id for o in [*asks, sweep]])
+    orders = cloud.all_orders()
+    assert {orders[o.order_id]["status"] for o in [*asks, sweep]} == {"FILLED"}
+    assert cloud.levels("BTC-USD") == {}
+    assert len(by_type(events, "TradeExecuted")) == 24
+
+
+def test_deferred_writes_left_by_a_crash_are_applied_by_recovery(cloud, make_matcher):
+    # Given a matcher that commits an oversized batch and dies before applying the deferred writes
+    first = make_matcher(transact_limit=20)
+    first.recover()
+    asks = [limit(f"a{n:03d}", "maker", Side.SELL, 3_000_000 + n, 1) for n in range(22)]
+    cloud.send_many(asks)
+    while first.poll_once():
+        pass
+    sweep = NewOrder("sweep", "taker", "BTC-USD", Side.BUY, OrderType.MARKET, None, 22)
+    cloud.send(sweep)
+
+    class CrashError(Exception):
+        pass
+
+    def crash(point: str) -> None:
+        if point == "after_commit":
+            raise CrashError(point)
+
+    first._crash = crash
+    with pytest.raises(CrashError):
+        first.poll_once()
+    deferred_left = [
+        k for k, v in cloud.book_items("BTC-USD").items() if k.startswith("outbox#") and "deferred" in v
+    ]
+    assert deferred_left, "the batch should have needed deferred writes"
+
+    # When a new matcher recovers
+    second = make_matcher(transact_limit=20)
+    second.recover()
+
+    # Then the deferred writes landed and the outbox was published once
+    check_exactly_once(cloud, "BTC-USD", [o.order_id for o in [*asks, sweep]])
+    assert cloud.levels("BTC-USD") == {}
