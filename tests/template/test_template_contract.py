@@ -86,7 +86,7 @@ def test_every_documented_function_exists_with_its_code_layer_and_service_name(
     assert resource is not None and resource["Type"] == "AWS::Serverless::Function"
     props = resource["Properties"]
     assert props["CodeUri"] == f"functions/{name}/"
-    assert (REPO_ROOT / "functions" / name).is_dir()
+    assert (REPO_ROOT / "functions" / name / "app.py").is_file()
     assert props.get("Handler", globals_["Handler"]) == "app.handler"
     assert props.get("Layers", globals_["Layers"]) == [{"Ref": "TradingLayer"}]
     assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == name
