@@ -1,5 +1,6 @@
 """Counters and batch timings behind ``GET /metrics`` (thread-safe: the HTTP thread reads them)."""
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -12,8 +13,8 @@ def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
+    rank = math.ceil(fraction * len(ordered))  # nearest-rank definition
+    return ordered[min(len(ordered), max(rank, 1)) - 1]
 
 
 class Metrics:
