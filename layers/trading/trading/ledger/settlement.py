@@ -156,17 +156,18 @@ def _cumulative_fees(
 ) -> dict[str, _Fees]:
     """Fees of the new trades in sequence order, continuing each order's settled notional."""
     settled: dict[tuple[str, str], int] = {}  # (role, order_id) -> settled notional in quote atoms
-    for role in ("maker", "taker"):
-        ids = sorted({getattr(t, f"{role}_order_id") for t in fresh})
-        cur.execute(
-            f"""SELECT {role}_order_id, symbol, sum(price::numeric * quantity) FROM trades
-                WHERE {role}_order_id = ANY(%s) GROUP BY 1, 2""",  # noqa: S608 - fixed column names
-            (ids,),
-        )
-        for order_id, symbol, notional in cur.fetchall():
-            inst = by_symbol.get(symbol)
-            factor = inst.notional_to_quote_atoms if inst is not None else 1
-            settled[(role, order_id)] = settled.get((role, order_id), 0) + int(notional) * factor
+    cur.execute(
+        """SELECT 'maker', maker_order_id, symbol, sum(price::numeric * quantity) FROM trades
+           WHERE maker_order_id = ANY(%s) GROUP BY 2, 3
+           UNION ALL
+           SELECT 'taker', taker_order_id, symbol, sum(price::numeric * quantity) FROM trades
+           WHERE taker_order_id = ANY(%s) GROUP BY 2, 3""",
+        (sorted({t.maker_order_id for t in fresh}), sorted({t.taker_order_id for t in fresh})),
+    )
+    for role, order_id, symbol, notional in cur.fetchall():
+        inst = by_symbol.get(symbol)
+        factor = inst.notional_to_quote_atoms if inst is not None else 1
+        settled[(role, order_id)] = settled.get((role, order_id), 0) + int(notional) * factor
     fees: dict[str, _Fees] = {}
     for t in fresh:
         inst = by_symbol[t.symbol]
@@ -261,15 +262,14 @@ def _apply(
             }
         )
     ordered = sorted(keys)
-    execute_values(
-        cur,
-        "INSERT INTO balances (account_id, asset) VALUES %s ON CONFLICT (account_id, asset) DO NOTHING",
-        ordered,
-    )
+    # Create missing balance rows, then lock all of them, in (account_id, asset) order.
     cur.execute(
-        """SELECT account_id, asset FROM balances
-           WHERE (account_id, asset) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
-           ORDER BY account_id, asset FOR UPDATE""",
+        """WITH wanted AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS w(account_id, asset)),
+                created AS (INSERT INTO balances (account_id, asset)
+                            SELECT account_id, asset FROM wanted ORDER BY account_id, asset
+                            ON CONFLICT (account_id, asset) DO NOTHING)
+           SELECT b.account_id FROM balances b JOIN wanted w USING (account_id, asset)
+           ORDER BY b.account_id, b.asset FOR UPDATE OF b""",
         ([k[0] for k in ordered], [k[1] for k in ordered]),
     )
 
@@ -310,25 +310,24 @@ def _apply(
             if amount:
                 legs.append((journal, account, asset, amount, memo))
 
-    execute_values(cur, "INSERT INTO journals (journal_id, kind) VALUES %s", journals)
-    execute_values(
-        cur, "INSERT INTO ledger_entries (journal_id, account_id, asset, amount, memo) VALUES %s", legs
-    )
     deltas = [(k[0], k[1], available[k], held[k]) for k in ordered if available[k] or held[k]]
-    execute_values(
-        cur,
-        """UPDATE balances b SET available = b.available + v.da, held = b.held + v.dh, updated_at = now()
-           FROM (VALUES %s) AS v(account_id, asset, da, dh)
-           WHERE b.account_id = v.account_id AND b.asset = v.asset""",
-        deltas,
-        template="(%s, %s, %s::bigint, %s::bigint)",
-    )
     changed = [(oid, rem) for oid, rem in sorted(hold_remaining.items()) if rem != holds[oid][2]]
-    if changed:
-        execute_values(
-            cur,
-            """UPDATE holds h SET remaining = v.remaining, updated_at = now()
-               FROM (VALUES %s) AS v(order_id, remaining) WHERE h.order_id = v.order_id""",
-            changed,
-            template="(%s, %s::bigint)",
-        )
+    # All writes in one statement (one round trip); the journal trigger checks at commit.
+    cur.execute(
+        """WITH j AS (INSERT INTO journals (journal_id, kind) SELECT unnest(%s::text[]), 'TRADE'),
+                e AS (INSERT INTO ledger_entries (journal_id, account_id, asset, amount, memo)
+                      SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[])),
+                h AS (UPDATE holds SET remaining = v.remaining, updated_at = now()
+                      FROM unnest(%s::text[], %s::bigint[]) AS v(order_id, remaining)
+                      WHERE holds.order_id = v.order_id)
+           UPDATE balances b SET available = b.available + v.da, held = b.held + v.dh, updated_at = now()
+           FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[]) AS v(account_id, asset, da, dh)
+           WHERE b.account_id = v.account_id AND b.asset = v.asset""",
+        (
+            [j[0] for j in journals],
+            *([leg[i] for leg in legs] for i in range(5)),
+            [c[0] for c in changed],
+            [c[1] for c in changed],
+            *([d[i] for d in deltas] for i in range(4)),
+        ),
+    )
