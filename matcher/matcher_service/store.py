@@ -470,12 +470,8 @@ class BookStore:
         box.deferred = []
 
     def delete_outbox(self, boxes: Sequence[OutboxItem]) -> None:
-        for start in range(0, len(boxes), 25):
-            requests = [
-                {"DeleteRequest": {"Key": {"symbol": _s(b.symbol), "sk": _s(b.sk)}}}
-                for b in boxes[start : start + 25]
-            ]
-            pending: dict[str, Any] = {self.books_table: requests}
-            while pending:
-                got = self._ddb.batch_write_item(RequestItems=pending)
-                pending = got.get("UnprocessedItems") or {}
+        """Published: drop the items (usually one per batch, so single deletes, not BatchWriteItem)."""
+        for box in boxes:
+            self._ddb.delete_item(
+                TableName=self.books_table, Key={"symbol": _s(box.symbol), "sk": _s(box.sk)}
+            )
