@@ -85,23 +85,27 @@ def _check_keys(obj: dict[str, Any], allowed: frozenset[str]) -> None:
 
 
 def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:
-    """The common, valid case with few calls; ``None`` sends anything unusual to the strict path."""
-    if not _NEW_KEYS.issuperset(obj):
+    """The common case: all 13 keys present and valid. ``None`` sends anything else to the strict path.
+
+    With exactly 13 keys of which the 12 fields read here plus ``type`` exist, there can be no
+    unknown key, so no separate key-set check is needed.
+    """
+    if len(obj) != len(_NEW_KEYS):
         return None
     try:
-        order_id = obj.get("order_id")
-        account_id = obj.get("account_id")
-        symbol = obj.get("symbol")
-        side = _SIDES.get(obj.get("side"))  # type: ignore[arg-type]
-        order_type = _ORDER_TYPES.get(obj.get("order_type"))  # type: ignore[arg-type]
-        price = obj.get("price")
-        quantity = obj.get("quantity")
-        budget = obj.get("quote_budget")
-        tif = _TIFS.get(obj.get("time_in_force", "GTC"))
-        post_only = obj.get("post_only", False)
-        stp = _STPS.get(obj.get("stp", "CANCEL_NEWEST"))
-        client_order_id = obj.get("client_order_id")
-    except TypeError:  # an unhashable value where an enum name belongs
+        order_id = obj["order_id"]
+        account_id = obj["account_id"]
+        symbol = obj["symbol"]
+        side = _SIDES.get(obj["side"])
+        order_type = _ORDER_TYPES.get(obj["order_type"])
+        price = obj["price"]
+        quantity = obj["quantity"]
+        budget = obj["quote_budget"]
+        tif = _TIFS.get(obj["time_in_force"])
+        post_only = obj["post_only"]
+        stp = _STPS.get(obj["stp"])
+        client_order_id = obj["client_order_id"]
+    except (KeyError, TypeError):  # a missing key, or an unhashable value where an enum name belongs
         return None
     if (
         type(order_id) is not str
