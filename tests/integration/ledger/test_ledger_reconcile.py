@@ -107,3 +107,21 @@ def test_the_admin_command_exits_nonzero_on_a_mismatch(world: World) -> None:
     # Then the command says so in its exit status and JSON output
     assert clean.returncode == 0 and '"ok": true' in clean.stdout
     assert dirty.returncode == 1 and '"check": "held"' in dirty.stdout
+
+
+def test_a_snapshot_on_an_autocommit_reader_leaves_the_session_as_it_was(world: World) -> None:
+    # Given a reader-style connection in autocommit mode
+    import psycopg2
+    from trading.ledger.reconcile import reconcile_snapshot
+
+    settled_world(world)
+    reader = psycopg2.connect(world.dsn)
+    reader.set_session(readonly=True, autocommit=True)
+    try:
+        # When it reconciles
+        report = reconcile_snapshot(reader)
+        # Then the report is clean and the connection is still autocommit, outside a transaction
+        assert report.ok
+        assert reader.autocommit and reader.get_transaction_status() == 0
+    finally:
+        reader.close()
