@@ -127,8 +127,9 @@ class WebSocketGateway:
         if not await self._connect(websocket, connection):
             await websocket.close(code=1008)
             return
-        await websocket.accept()
+        # Registered before the 101 goes out: once the client is connected, @connections knows it.
         self.connections[connection.connection_id] = connection
+        await websocket.accept()
         status, reason = 1000, "Client closed"
         try:
             while True:

@@ -72,7 +72,7 @@ def test_run_reaches_ready_serves_a_read_route_and_ctrl_c_leaves_no_process(tmp_
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp_path / "stderr.log").open("w"),
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
