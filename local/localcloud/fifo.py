@@ -2,8 +2,9 @@
 
 1. **Deduplication window.** moto only compares a new message with the messages still in the
    queue, so once a message is deleted its deduplication id is forgotten; AWS drops duplicates for
-   5 minutes after the first send. Patched: every FIFO queue remembers each deduplication id
-   (per message group when ``DeduplicationScope`` is ``messageGroup``) for 300 s.
+   5 minutes after the first send; moto also ignores ``DeduplicationScope=messageGroup``.
+   Patched: every FIFO queue remembers each deduplication id (per message group when the scope
+   is ``messageGroup``) for 300 s.
 2. **Redelivery order.** When several messages of one group were in flight and their visibility
    timeout ran out, moto released them one at a time while scanning, and returned a later message
    of the group before an earlier one. Patched: expired in-flight messages are released before a
@@ -61,6 +62,13 @@ def _patch_dedup_window() -> None:
                 if key in seen:
                     return  # a duplicate inside the window: accepted by the API, never delivered
                 seen[key] = now
+            # moto's own check ignores DeduplicationScope and deletions; this one replaces it.
+            dedup_id, message.deduplication_id = message.deduplication_id, f"localcloud-{id(message)}-{now}"
+            try:
+                original(self, message)
+            finally:
+                message.deduplication_id = dedup_id
+            return
         original(self, message)
 
     SqsQueue.add_message = add_message  # type: ignore[method-assign]
