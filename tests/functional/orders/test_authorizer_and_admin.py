@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from conftest import FakeLambdaContext, OrderStack, load_function, sample_event
+from order_stack import FakeLambdaContext, OrderStack, load_function, sample_event
 from trading.adapters.api_keys import ApiKeysTable
 from trading.admin.__main__ import main as admin_main
 from trading.auth import canonical_path, signed_headers

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import OrderStack, api_event, call, load_function, sample_event
+from order_stack import OrderStack, api_event, call, load_function, sample_event
 
 LIMIT_BUY = {"symbol": "BTC-USD", "side": "BUY", "type": "LIMIT", "price": "30000.00", "quantity": "0.0100"}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg2
 import pytest
-from conftest import OrderStack, api_event, call, load_function, sample_event
+from order_stack import OrderStack, api_event, call, load_function, sample_event
 from trading.adapters.holds import PgHolds
 from trading.api import wiring
 from trading.domain.enums import OrderType, Side

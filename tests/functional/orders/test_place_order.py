@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import OrderStack, api_event, call, load_function, sample_event
+from order_stack import OrderStack, api_event, call, load_function, sample_event
 
 
 @pytest.fixture
