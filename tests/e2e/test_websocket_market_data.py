@@ -171,11 +171,17 @@ def test_book_subscriber_gets_snapshot_then_gap_free_deltas_and_rebuilds_the_res
             await ws.send(json.dumps({"action": "subscribe", "channel": f"book:{SYMBOL}"}))
             await _drain(ws, follower.on_message, lambda: follower.seq is not None)
             # When other clients trade: resting asks, crossing bids, a cancel, more resting bids
-            await asyncio.to_thread(_trade, alice, bob)
+            placed = await asyncio.to_thread(_trade, alice, bob)
+            # Then the subscriber's book reaches the seq the REST book shows once the matcher has
+            # taken every one of those orders
+            pending = dict(placed)
 
-            # Then the subscriber's book catches up with the matcher's latest seq
             def caught_up() -> bool:
-                return follower.seq is not None and follower.seq >= _book_seq(bob) and not follower.gaps
+                for order_id, client in list(pending.items()):
+                    if client.get_order(order_id).json().get("status") == "PENDING":
+                        return False
+                    del pending[order_id]
+                return follower.seq is not None and follower.seq == _book_seq(bob)
 
             await _drain(ws, follower.on_message, lambda: bool(follower.gaps) or caught_up())
 
@@ -194,15 +200,24 @@ def _book_seq(client: TradingClient) -> int:
     return int(client.book(SYMBOL).json()["seq"] or 0)
 
 
-def _trade(alice: TradingClient, bob: TradingClient) -> None:
+def _trade(alice: TradingClient, bob: TradingClient) -> dict[str, TradingClient]:
+    """Orders that trade, rest and cancel on the book; returns order id -> its owner's client."""
+    placed: dict[str, TradingClient] = {}
+
+    def place(client: TradingClient, side: str, price: str, quantity: str) -> str:
+        order_id = _place(client, side, price, quantity)
+        placed[order_id] = client
+        return order_id
+
     for step in range(5):
-        _place(alice, "SELL", f"{2100 + step}.00", "0.100")
-    _place(bob, "BUY", "2101.00", "0.150")  # takes 2100.00 and half of 2101.00
-    resting = _place(bob, "BUY", "2050.00", "0.200")
-    _place(bob, "BUY", "2049.50", "0.300")
+        place(alice, "SELL", f"{2100 + step}.00", "0.100")
+    place(bob, "BUY", "2101.00", "0.150")  # takes 2100.00 and half of 2101.00
+    resting = place(bob, "BUY", "2050.00", "0.200")
+    place(bob, "BUY", "2049.50", "0.300")
     assert bob.cancel_order(resting).status_code in (200, 202)
-    _place(alice, "SELL", "2049.50", "0.100")  # hits bob's 2049.50 bid
-    _place(bob, "BUY", "2104.00", "0.500")  # sweeps the asks that are left
+    place(alice, "SELL", "2049.50", "0.100")  # hits bob's 2049.50 bid
+    place(bob, "BUY", "2104.00", "0.500")  # sweeps the asks that are left
+    return placed
 
 
 def test_private_orders_channel_shows_each_account_only_its_own_orders(runtime):
