@@ -69,16 +69,15 @@ def release_if_settled(cur: cursor, order_id: str, filled_quantity: int) -> bool
     return True
 
 
-def release_settled_terminal_orders(cur: cursor, order_ids: Iterable[str]) -> list[str]:
-    """Of these orders (their holds already locked), release those archived as terminal and fully
-    settled; returns the released order ids. Used by settlement after applying a batch."""
-    ids = sorted(set(order_ids))
+def release_settled_terminal_orders(cur: cursor, locked_active: Iterable[str]) -> list[str]:
+    """Of these orders (their ACTIVE holds locked by the caller), release those archived as
+    terminal and fully settled; returns the released order ids. Used by settlement after applying
+    a batch (the order_history read comes after the lock, see the module docstring)."""
+    ids = sorted(set(locked_active))
     if not ids:
         return []
     cur.execute(
-        """SELECT h.order_id, oh.filled_quantity FROM holds h
-           JOIN order_history oh ON oh.order_id = h.order_id
-           WHERE h.order_id = ANY(%s) AND h.status = 'ACTIVE' ORDER BY h.order_id""",
+        "SELECT order_id, filled_quantity FROM order_history WHERE order_id = ANY(%s) ORDER BY order_id",
         (ids,),
     )
     released = []

@@ -132,23 +132,16 @@ def settle_trades(
             # hold are not serialised by the lock above); a retry sees them as duplicates.
             raise TransientSettlementError("a trade of the batch was settled concurrently; retry")
         _apply(cur, fresh, fees, by_symbol, holds)
-        result.released_holds = release_settled_terminal_orders(cur, order_ids)
+        result.released_holds = release_settled_terminal_orders(cur, sorted(holds))
         result.settled = [t.trade_id for t in fresh]
     return result
 
 
 def _already_settled(cur: cursor, batch: Sequence[TradeExecuted]) -> set[str]:
-    """Ids of batch trades already in ``trades`` by id, or whose (symbol, seq) is taken (which
-    :func:`_check_duplicates_match` then rejects unless it is the very same trade)."""
-    cur.execute(
-        """SELECT trade_id, symbol, seq FROM trades WHERE trade_id = ANY(%s)
-           OR (symbol, seq) IN (SELECT * FROM unnest(%s::text[], %s::bigint[]))""",
-        ([t.trade_id for t in batch], [t.symbol for t in batch], [t.seq for t in batch]),
-    )
-    rows = cur.fetchall()
-    ids = {row[0] for row in rows}
-    pairs = {(row[1], int(row[2])) for row in rows}
-    return {t.trade_id for t in batch if t.trade_id in ids or (t.symbol, t.seq) in pairs}
+    """Ids of batch trades already in ``trades``. Every stored and incoming trade id is checked to
+    be ``"<symbol>:<seq>"``, so the id alone also covers ``UNIQUE (symbol, seq)``."""
+    cur.execute("SELECT trade_id FROM trades WHERE trade_id = ANY(%s)", ([t.trade_id for t in batch],))
+    return {row[0] for row in cur.fetchall()}
 
 
 def _cumulative_fees(
@@ -231,8 +224,8 @@ def _check_duplicates_match(cur: cursor, duplicates: Sequence[TradeExecuted]) ->
     """A replay must be the same trade; a different trade under a used id/seq is corrupt input."""
     for t in duplicates:
         cur.execute(
-            f"SELECT {', '.join(_COMPARED)} FROM trades WHERE trade_id = %s OR (symbol = %s AND seq = %s)",  # noqa: S608
-            (t.trade_id, t.symbol, t.seq),
+            f"SELECT {', '.join(_COMPARED)} FROM trades WHERE trade_id = %s",  # noqa: S608
+            (t.trade_id,),
         )
         stored = cur.fetchall()
         incoming = tuple(
