@@ -208,11 +208,14 @@ class LocalRuntime:
         if not self._started:
             return
         self._started = False
-        for step in (self._stop_matcher, self._stop_event_sources, self._stop_servers, self._save_state):
-            try:
-                step()
-            except Exception:
-                _log.exception("shutdown step %s failed", step.__name__)
+        stopping = time.monotonic()
+        # The matcher finishes its batch while the pollers and servers wind down.
+        matcher = threading.Thread(target=self._step, args=(self._stop_matcher,), name="matcher-stop")
+        matcher.start()
+        for step in (self._stop_event_sources, self._stop_servers):
+            self._step(step)
+        matcher.join()
+        self._step(self._save_state)
         if self.runner is not None:
             moto_cloud.unregister_runner(self.runner)
         self.moto.stop()
@@ -223,6 +226,16 @@ class LocalRuntime:
             else:
                 os.environ[key] = value
         _forget_cached_clients()
+        _log.info("local cloud stopped in %.1f s", time.monotonic() - stopping)
+
+    @staticmethod
+    def _step(step: Any) -> None:
+        started = time.monotonic()
+        try:
+            step()
+        except Exception:
+            _log.exception("shutdown step %s failed", step.__name__)
+        _log.debug("shutdown step %s took %.1f s", step.__name__, time.monotonic() - started)
 
     # -- start -----------------------------------------------------------------------------------
     def _start(self, started: float) -> None:
@@ -461,6 +474,9 @@ class LocalRuntime:
             {
                 "MATCHER_PORT": str(port),
                 "MATCHER_HTTP_PORT": str(port),  # the service's settings name for the same port
+                "MATCHER_HTTP_HOST": "127.0.0.1",  # loopback only, no ALB in front locally
+                # Short long-polls (messages still arrive at once): Ctrl-C stops it within a second.
+                "MATCHER_WAIT_SECONDS": "1",
                 "AWS_ENDPOINT_URL": self.moto.endpoint,
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
