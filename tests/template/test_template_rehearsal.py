@@ -142,6 +142,32 @@ def test_buckets_and_functions_come_up(stack: StackResult, moto_url: str, rehear
         assert env["EVENT_BUS_NAME"] == stack.outputs["EventBusName"]
 
 
+def test_event_sources_and_schedules_come_up(stack: StackResult, moto_url: str) -> None:
+    # Given the stack's functions
+    lambda_client = _client("lambda", moto_url)
+    events = _client("events", moto_url)
+
+    # When listing event source mappings and the schedule rules on the default bus
+    mappings = {
+        m["FunctionArn"].rsplit(":", 1)[1]: m
+        for m in lambda_client.list_event_source_mappings()["EventSourceMappings"]
+    }
+    schedules = {r["Name"]: r.get("ScheduleExpression") for r in events.list_rules()["Rules"]}
+
+    # Then notify drains the notifications queue and the archiver reads the Orders stream, both
+    # reporting partial batch failures, and the three schedules exist
+    notify = mappings[stack.physical_ids["NotifyFunction"]]
+    archiver = mappings[stack.physical_ids["OrderArchiverFunction"]]
+    assert notify["EventSourceArn"].endswith(":" + stack.physical_ids["NotificationsQueue"].rsplit("/", 1)[1])
+    assert "/stream/" in archiver["EventSourceArn"]
+    assert notify["FunctionResponseTypes"] == archiver["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert sorted(e for e in schedules.values() if e) == [
+        "cron(15 0 * * ? *)",
+        "rate(1 hour)",
+        "rate(5 minutes)",
+    ]
+
+
 def test_every_skipped_type_is_logged_once(
     translated: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
