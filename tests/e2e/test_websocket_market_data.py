@@ -164,12 +164,19 @@ def test_book_subscriber_gets_snapshot_then_gap_free_deltas_and_rebuilds_the_res
     keys = _keys(runtime)
     alice, bob = _rest(runtime, keys["alice"]), _rest(runtime, keys["bob"])
     follower = BookFollower()
+    market: list[dict[str, Any]] = []
+
+    def on_message(message: dict[str, Any]) -> None:
+        follower.on_message(message)
+        if message["type"] in ("trade", "ticker"):
+            market.append(message)
 
     async def scenario() -> None:
         async with websockets.connect(_ws_url(runtime, keys["alice"])) as ws:
             # Given a subscriber that has its snapshot
-            await ws.send(json.dumps({"action": "subscribe", "channel": f"book:{SYMBOL}"}))
-            await _drain(ws, follower.on_message, lambda: follower.seq is not None)
+            for channel in (f"trades:{SYMBOL}", f"ticker:{SYMBOL}", f"book:{SYMBOL}"):
+                await ws.send(json.dumps({"action": "subscribe", "channel": channel}))
+            await _drain(ws, on_message, lambda: follower.seq is not None)
             # When other clients trade: resting asks, crossing bids, a cancel, more resting bids
             placed = await asyncio.to_thread(_trade, alice, bob)
             # Then the subscriber's book reaches the seq the REST book shows once the matcher has
@@ -183,7 +190,7 @@ def test_book_subscriber_gets_snapshot_then_gap_free_deltas_and_rebuilds_the_res
                     del pending[order_id]
                 return follower.seq is not None and follower.seq == _book_seq(bob)
 
-            await _drain(ws, follower.on_message, lambda: bool(follower.gaps) or caught_up())
+            await _drain(ws, on_message, lambda: bool(follower.gaps) or caught_up())
 
     asyncio.run(scenario())
     # Then: deltas in sequence order with no gaps, and the same book as the REST API
@@ -194,6 +201,10 @@ def test_book_subscriber_gets_snapshot_then_gap_free_deltas_and_rebuilds_the_res
     rest_book = bob.book(SYMBOL, depth=500).json()
     assert rest_book["seq"] == follower.seq
     assert follower.as_rest(depth=500) == {"bids": rest_book["bids"], "asks": rest_book["asks"]}
+    # And the trades and ticker channels carried the scenario's trades
+    trade_prices = {m["price"] for m in market if m["type"] == "trade"}
+    assert {"2100.00", "2101.00", "2049.50"} <= trade_prices
+    assert any(m["type"] == "ticker" and m["price"] in trade_prices for m in market)
 
 
 def _book_seq(client: TradingClient) -> int:
