@@ -119,3 +119,21 @@ def test_recovery_rebuilds_the_book_with_price_time_priority(cloud, make_matcher
     seqs = sorted(e["detail"]["seq"] for e in cloud.drain_events())
     assert seqs == list(range(1, len(seqs) + 1))
     assert cloud.checkpoint("BTC-USD") == seqs[-1]
+
+
+def test_a_task_leaves_other_shards_symbols_in_the_queue(cloud, make_matcher):
+    # Given a task that owns only ETH-USD
+    eth_only = make_matcher(MATCHER_SYMBOLS="ETH-USD")
+    eth_only.recover()
+    assert set(eth_only.books) == {"ETH-USD"}
+
+    # When it receives a BTC-USD order
+    cloud.send(limit("b1", "bob", Side.BUY, 2_900_000, 1))
+    eth_only.poll_once()
+
+    # Then it neither applies nor deletes it: the BTC-USD task gets it
+    assert cloud.order("b1")["status"] == "PENDING"
+    btc = make_matcher(MATCHER_SYMBOLS="BTC-USD")
+    btc.recover()
+    assert btc.poll_once() == 1
+    assert cloud.order("b1")["status"] == "OPEN"
