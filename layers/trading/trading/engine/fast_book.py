@@ -270,13 +270,23 @@ class FastBook:
         events: list[Event] = [
             OrderAccepted(seq, symbol, order_id, account_id, side, order_type, price, quantity, tif)
         ]
+        if not best or (price is not None and (price < best if is_buy else price > best)):
+            # Nothing to match (the common case): rest a GTC limit order, cancel an IOC one.
+            # (A market order never gets here: with an empty opposite side it was rejected.)
+            seq += 1
+            if price is not None and tif is _GTC:
+                total = self._rest(
+                    _Order(order_id, account_id, is_buy, price, quantity, stp, post_only), None
+                )
+                events.append(BookDelta(seq, symbol, side, price, total))
+            else:
+                events.append(OrderCanceled(seq, symbol, order_id, account_id, quantity, _UNFILLED))
+            self._seq = seq
+            return events
         touched: list[int] = []
-        remaining = quantity
-        stopped = False
-        if best and (price is None or (price >= best if is_buy else price <= best)):
-            seq, remaining, stopped = self._match(
-                events, seq, touched, order_id, account_id, is_buy, price, remaining, stp, budget
-            )
+        seq, remaining, stopped = self._match(
+            events, seq, touched, order_id, account_id, is_buy, price, quantity, stp, budget
+        )
         if remaining:
             if stopped:
                 seq += 1
@@ -427,7 +437,8 @@ class FastBook:
                 break
         return seq, remaining, stopped
 
-    def _rest(self, order: _Order, touched: list[int]) -> None:
+    def _rest(self, order: _Order, touched: list[int] | None) -> int:
+        """Append ``order`` to its level (created if needed); returns the level's new total."""
         price = order.price
         if order.is_buy:
             level = self._bids.get(price)
@@ -445,11 +456,15 @@ class FastBook:
         level.count += 1
         level.total += order.remaining
         self._orders[order.order_id] = order
-        if key not in touched:
+        if touched is not None and key not in touched:
             touched.append(key)
+        return level.total
 
-    def _unlink(self, order: _Order) -> None:
-        """Take a live order off the book (it stays in its level's list as a dead entry)."""
+    def _unlink(self, order: _Order) -> int:
+        """Take a live order off the book (it stays in its level's list as a dead entry).
+
+        Returns the level's remaining total (0 when the level is gone).
+        """
         price = order.price
         del self._orders[order.order_id]
         if order.is_buy:
@@ -466,9 +481,11 @@ class FastBook:
                 keys.pop()
             else:
                 del keys[bisect_left(keys, key)]
-        elif len(level.orders) - level.head > 2 * level.count + 16:
+            return 0
+        if len(level.orders) - level.head > 2 * level.count + 16:
             level.orders = [o for o in level.orders[level.head :] if o.remaining]
             level.head = 0
+        return level.total
 
     def _deltas(self, events: list[Event], seq: int, touched: list[int]) -> int:
         symbol = self._symbol
@@ -490,11 +507,14 @@ class FastBook:
         if order is None or order.account_id != account_id:
             return self._reject(order_id, account_id, "cancel", ErrorCode.UNKNOWN_ORDER)
         remaining = order.remaining
-        self._unlink(order)
-        seq = self._seq + 1
-        events: list[Event] = [OrderCanceled(seq, self._symbol, order_id, account_id, remaining, _USER)]
-        self._seq = self._deltas(events, seq, [order.price if order.is_buy else -order.price])
-        return events
+        total = self._unlink(order)
+        seq = self._seq + 2
+        self._seq = seq
+        symbol = self._symbol
+        return [
+            OrderCanceled(seq - 1, symbol, order_id, account_id, remaining, _USER),
+            BookDelta(seq, symbol, _BUY if order.is_buy else _SELL, order.price, total),
+        ]
 
     def _amend(self, cmd: Amend) -> list[Event]:  # noqa: PLR0912
         order_id = cmd.order_id
