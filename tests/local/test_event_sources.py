@@ -133,3 +133,21 @@ def test_invoking_a_function_that_raises_surfaces_a_function_error(test_runtime)
     with pytest.raises(FunctionError) as raised:
         test_runtime.invoke("EchoFunction", {})
     assert raised.value.payload["errorType"] == "KeyError"
+
+
+def test_a_dynamodb_stream_feeds_its_function_and_retries_a_reported_failure(test_runtime):
+    # Given the stream table consumed by a function that fails the first delivery of "fail_once" items
+    dynamodb = boto3.resource("dynamodb", endpoint_url=test_runtime.moto.endpoint, region_name="us-east-1")
+    source = dynamodb.Table(test_runtime.physical_ids["StreamTable"])
+    events = dynamodb.Table(test_runtime.physical_ids["EventsTable"])
+    plain, flaky = uuid.uuid4().hex, uuid.uuid4().hex
+    # When two items are written
+    source.put_item(Item={"pk": plain})
+    source.put_item(Item={"pk": flaky, "fail_once": True})
+
+    # Then both changes reached the function, the failed one again after its reported failure
+    def recorded(pk):
+        return events.get_item(Key={"pk": f"stream#INSERT#{pk}"}).get("Item") is not None
+
+    assert _eventually(lambda: recorded(plain) and recorded(flaky))
+    assert events.get_item(Key={"pk": f"failed#{flaky}"}).get("Item") is not None
