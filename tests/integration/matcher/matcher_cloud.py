@@ -316,7 +316,7 @@ def _plain(attr: Mapping[str, Any]) -> Any:
     return value
 
 
-def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.1) -> None:
+def wait_until(predicate: Any, timeout: float = 90.0, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

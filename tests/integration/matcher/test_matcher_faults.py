@@ -163,7 +163,7 @@ def test_two_matcher_processes_on_one_symbol_account_for_every_order_once(moto_e
     accounts = [f"acct{n}" for n in range(8)]
     prices = itertools.cycle([2_999_900, 3_000_000, 3_000_100])
     orders = []
-    for n in range(40):
+    for n in range(32):
         side = Side.BUY if n % 2 else Side.SELL
         orders.append(limit(f"p{n:03d}", accounts[n % len(accounts)], side, next(prices), 1 + n % 5))
     cloud.send_many(orders)
@@ -183,7 +183,7 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(cloud, processes, tmp_path
     processes.append(matcher)
     wait_until(lambda: matcher.get("/health")[0] == 200)
     orders = [
-        limit(f"t{n:03d}", f"a{n % 3}", Side.BUY if n % 2 else Side.SELL, 3_000_000, 1) for n in range(40)
+        limit(f"t{n:03d}", f"a{n % 3}", Side.BUY if n % 2 else Side.SELL, 3_000_000, 1) for n in range(24)
     ]
     cloud.send_many(orders)
     wait_until(lambda: matcher.get("/metrics")[1]["batches"] >= 1)
