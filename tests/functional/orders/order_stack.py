@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import boto3
 import psycopg2
 import pytest
-import yaml
+from localcloud.template import load_template
 from trading import admin
 from trading.adapters.database import Connection
 from trading.api import wiring
@@ -36,24 +36,9 @@ TABLES = {
 }
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation short-form tags (values kept, tags dropped)."""
-
-
-def _any_tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-
-
-_CfnLoader.add_multi_constructor("!", _any_tag)
-
-
 def template_resources() -> dict[str, Any]:
-    template = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)
-    return dict(template["Resources"])
+    """The resources of ``template.yaml``, read with the local runtime's CloudFormation loader."""
+    return dict(load_template(REPO / "template.yaml")["Resources"])
 
 
 def create_table(client: Any, name: str, props: dict[str, Any]) -> None:

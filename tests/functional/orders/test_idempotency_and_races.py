@@ -139,3 +139,63 @@ def test_racing_orders_never_drive_available_below_zero(order_stack: OrderStack)
     active = [h for h in order_stack.holds("alice") if h[3] == "ACTIVE"]
     assert sum(h[2] for h in active) == held
     assert len(order_stack.receive_commands()) == 10
+
+
+class _BrokenQueue:
+    def send(self, command: dict[str, Any], dedup_id: str) -> None:
+        raise ConnectionError("SQS unavailable")
+
+
+def test_a_failed_enqueue_undoes_the_hold_and_the_pending_order(order_stack: OrderStack) -> None:
+    # Given alice with 1000 USD and a queue that is down
+    order_stack.fund("alice", USD="1000")
+    conn = psycopg2.connect(order_stack.dsn)
+    service = OrderService(
+        instruments=wiring.instruments(),
+        orders=wiring.orders(),
+        queue=_BrokenQueue(),
+        holds=PgHolds(lambda: conn),
+    )
+    ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="down")
+    # When she places an order
+    with pytest.raises(ConnectionError):
+        service.place_order("alice", ticket)
+    # Then nothing is held and no PENDING order is left behind
+    assert order_stack.balance("alice", "USD") == (1_000_000_000, 0)
+    assert order_stack.holds("alice") == []
+    assert wiring.orders().list_by_account("alice")[0] == []
+    # And a retry once the queue is back places the order normally
+    service.queue = wiring.queue()
+    order = service.place_order("alice", ticket)
+    conn.close()
+    assert order_stack.holds("alice") == [(order.order_id, "USD", 300_600_000, "ACTIVE")]
+    assert [c["order_id"] for c in order_stack.receive_commands()] == [order.order_id]
+
+
+def test_a_retry_after_a_crash_between_hold_and_enqueue_resumes_the_same_order(
+    order_stack: OrderStack,
+) -> None:
+    # Given a first attempt that held funds and wrote PENDING, then died before sending
+    order_stack.fund("alice", USD="1000")
+    conn = psycopg2.connect(order_stack.dsn)
+
+    class _CrashError(Exception):
+        pass
+
+    class _CrashingQueue:
+        def send(self, command: dict[str, Any], dedup_id: str) -> None:
+            raise _CrashError
+
+    crashing = OrderService(wiring.instruments(), wiring.orders(), _CrashingQueue(), PgHolds(lambda: conn))
+    crashing._compensate = lambda order_id: None  # type: ignore[method-assign]  # the process died: no cleanup
+    ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="crash")
+    with pytest.raises(_CrashError):
+        crashing.place_order("alice", ticket)
+    # When the client retries with the same client order id
+    healthy = OrderService(wiring.instruments(), wiring.orders(), wiring.queue(), PgHolds(lambda: conn))
+    order = healthy.place_order("alice", ticket)
+    conn.close()
+    # Then the same order is completed: one hold, one command, funds held once
+    assert order_stack.holds("alice") == [(order.order_id, "USD", 300_600_000, "ACTIVE")]
+    assert order_stack.balance("alice", "USD") == (1_000_000_000 - 300_600_000, 300_600_000)
+    assert [c["order_id"] for c in order_stack.receive_commands()] == [order.order_id]
