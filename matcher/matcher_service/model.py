@@ -49,6 +49,7 @@ class OrderView:
     time_in_force: TimeInForce = TimeInForce.GTC
     client_order_id: str | None = None
     reject_code: str | None = None
+    amended: bool = False  # an amend changed the quantity: it overwrites the stored one
 
     @property
     def resting(self) -> bool:

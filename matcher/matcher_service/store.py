@@ -124,12 +124,13 @@ def _view_attributes(view: OrderView, now_iso: str) -> tuple[dict[str, Any], dic
         "status": _s(view.status.value),
         "filled_quantity": _n(view.filled),
         "remaining_quantity": _n(view.remaining),
-        "quantity": _n(view.quantity),
         "seq": _n(view.seq),
         "updated_at": _s(now_iso),
     }
     if view.price is not None:
         fields["price"] = _n(view.price)
+    if view.amended:
+        fields["quantity"] = _n(view.quantity)
     if view.resting:
         fields["priority_seq"] = _n(view.priority_seq)
     if view.reject_code is not None:
@@ -143,9 +144,14 @@ def _view_attributes(view: OrderView, now_iso: str) -> tuple[dict[str, Any], dic
         "stp": _s(view.stp.value),
         "post_only": {"BOOL": view.post_only},
         "created_at": _s(now_iso),
+        # intake's quantity stays (a budget-only market buy has none; the engine bounds it by
+        # max_quantity, which is not what the client asked for); an amend overwrites it
+        "quantity": _n(view.quantity),
     }
     if view.client_order_id is not None:
         static["client_order_id"] = _s(view.client_order_id)
+    if view.amended:
+        del static["quantity"]  # set above: one path may appear once per update
     return fields, static
 
 
@@ -167,7 +173,8 @@ def _order_update(
             names[f"#s{i}"], values[f":s{i}"] = name, value
             sets.append(f"#s{i} = if_not_exists(#s{i}, :s{i})")
         if fenced_by_seq:
-            conditions.append("(attribute_not_exists(#f4) OR #f4 < :f4)")
+            names["#oseq"], values[":oseq"] = "seq", _n(view.seq)
+            conditions.append("(attribute_not_exists(#oseq) OR #oseq < :oseq)")
     if write.new_order:
         names["#st"] = "status"
         values[":pending"] = _s(OrderStatus.PENDING.value)

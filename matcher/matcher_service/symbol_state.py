@@ -291,6 +291,7 @@ class SymbolState:
         view = self.views[event.order_id]
         view.price, view.remaining = event.price, event.quantity
         view.quantity = view.filled + event.quantity
+        view.amended = True
         if not event.priority_kept:
             view.priority_seq = event.seq
         self._touch(outcome, view, event.seq)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 from matcher_cloud import by_type, check_exactly_once, limit
-from trading.domain.enums import OrderType, Side
+from matcher_service.model import OrderWrite
+from trading.domain.enums import OrderStatus, OrderType, Side
 from trading.engine.commands import NewOrder
 
 
@@ -67,3 +68,33 @@ def test_deferred_writes_left_by_a_crash_are_applied_by_recovery(cloud, make_mat
     # Then the deferred writes landed and the outbox was published once
     check_exactly_once(cloud, "BTC-USD", [o.order_id for o in [*asks, sweep]])
     assert cloud.levels("BTC-USD") == {}
+
+
+def test_a_late_deferred_write_never_overwrites_a_newer_state(cloud, make_matcher):
+    # Given an order that was filled at some seq
+    from matcher_service.store import OutboxItem, _order_update
+
+    matcher = make_matcher()
+    matcher.recover()
+    cloud.send(limit("s1", "alice", Side.SELL, 3_000_000, 1))
+    cloud.send(limit("b1", "bob", Side.BUY, 3_000_000, 1))
+    matcher.poll_once()
+    filled = cloud.order("s1")
+    assert filled["status"] == "FILLED"
+
+    # When a stale deferred write (its state as of an older seq) is replayed
+    stale_view = matcher.books["BTC-USD"].views.get("s1") or _view_of(filled)
+    stale_view.status, stale_view.seq, stale_view.remaining = OrderStatus.OPEN, filled["seq"] - 1, 1
+    _, deferred = _order_update(cloud.names["orders"], OrderWrite("s1", stale_view), "t", fenced_by_seq=True)
+    box = OutboxItem("BTC-USD", "outbox#00000000000000000999", [], [deferred], 0)
+    matcher.store.apply_deferred(box)
+
+    # Then the newer state stands
+    assert cloud.order("s1")["status"] == "FILLED"
+    assert cloud.order("s1")["seq"] == filled["seq"]
+
+
+def _view_of(item):
+    from matcher_service.store import view_from_item
+
+    return view_from_item(item)
