@@ -170,3 +170,41 @@ def test_an_unsettleable_trade_is_parked_in_the_dlq(settlement_runtime: Any) -> 
     assert body["error"]["Error"] == "PermanentSettlementError"
     assert body["detail"]["taker_account_id"] == "no-such-account"
     assert scalar(runtime, "SELECT count(*) FROM trades WHERE taker_order_id = %s", (buy,)) == 0
+
+
+def test_scheduled_ledger_functions_run_with_the_template_wiring(settlement_runtime: Any) -> None:
+    runtime = settlement_runtime
+    # Given a hold whose order never reached Orders, older than the sweeper's grace period
+    _, _, buy, _ = funded_pair(runtime)
+    conn = psycopg2.connect(runtime.db.dsn())
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE holds SET created_at = now() - interval '1 hour' WHERE order_id = %s", (buy,))
+    finally:
+        conn.close()
+    # When the hold sweeper's schedule fires
+    [swept] = runtime.trigger_schedule("HoldSweeperFunction")
+    # Then it looked the order up in the Orders table, found none, and released the hold
+    assert buy in swept["orphaned"]
+    assert scalar(runtime, "SELECT status FROM holds WHERE order_id = %s", (buy,)) == "CLOSED"
+    # When reconciliation runs on its schedule / Then the books of the whole runtime reconcile
+    [report] = runtime.trigger_schedule("ReconcileFunction")
+    assert report["ok"] is True, report["mismatches"][:5]
+    # Given a trade settled by invoking the settle function directly
+    pair = funded_pair(runtime)
+    entry = trade_event(runtime, uuid.uuid4().int % 10**12, pair)
+    settled = runtime.invoke(
+        "SettleFunction", {"detail-type": "TradeExecuted", "detail": json.loads(entry["Detail"])}
+    )
+    assert len(settled["settled"]) == 1
+    # When the trade export runs for that day / Then every trade of the day is in the bucket
+    export = runtime.invoke("TradeExportFunction", {"date": "2026-11-25"})
+    day_count = scalar(
+        runtime,
+        "SELECT count(*) FROM trades WHERE (executed_at AT TIME ZONE 'UTC')::date = %s",
+        ("2026-11-25",),
+    )
+    assert export["counts"]["BTC-USD"] == day_count >= 1
+    bucket = runtime.physical_ids["TradeLogBucket"]
+    [key] = export["keys"]
+    assert client(runtime, "s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
