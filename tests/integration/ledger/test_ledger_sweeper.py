@@ -67,3 +67,15 @@ def test_a_hold_whose_order_never_reached_the_table_is_released_after_the_grace_
     assert result.orphaned == ["ghost"]
     assert world.balance("buyer", "USD") == (1_000, 0)
     assert world.hold_state("ghost") == (0, "CLOSED")
+
+
+def test_the_sweeper_walks_every_page_of_old_holds(world: World) -> None:
+    # Given 25 orphaned holds and a page size of 10
+    world.account("buyer", USD=1_000)
+    for n in range(25):
+        world.hold(f"ghost-{n:02d}", "buyer", "USD", "BTC-USD", 10)
+    # When the sweeper runs after the grace period
+    result = sweep_holds(world.conn, FakeOrders({}), page_size=10, now=LATER)
+    # Then all 25 were examined and released
+    assert result.examined == 25 and len(result.released) == 25
+    assert world.balance("buyer", "USD") == (1_000, 0)

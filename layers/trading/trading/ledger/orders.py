@@ -113,26 +113,43 @@ class SweepResult:
 def sweep_holds(
     conn: connection,
     orders: OrdersLookup,
+    *,
     grace: timedelta = timedelta(minutes=5),
-    limit: int = 500,
+    page_size: int = 100,
+    max_orders: int = 5_000,
     now: datetime | None = None,
 ) -> SweepResult:
     """Release the holds of orders that ended (and whose fills are settled), and of orders that
     never reached ``Orders`` (the intake failed after holding funds) once ``grace`` has passed.
 
-    Each order is handled in its own transaction so one bad order does not block the rest.
+    Walks every ACTIVE hold older than ``grace`` (oldest first, keyset pages of ``page_size``, at
+    most ``max_orders`` per run). Each order is handled in its own transaction so one bad order
+    does not block the rest.
     """
     cutoff = (now or datetime.now(UTC)) - grace
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            """SELECT order_id FROM holds WHERE status = 'ACTIVE' AND created_at < %s
-               ORDER BY created_at LIMIT %s""",
-            (cutoff, limit),
-        )
-        candidates = [row[0] for row in cur.fetchall()]
-    result = SweepResult(examined=len(candidates))
-    if not candidates:
-        return result
+    result = SweepResult()
+    after: tuple[datetime, str] | None = None
+    while result.examined < max_orders:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                """SELECT order_id, created_at FROM holds
+                   WHERE status = 'ACTIVE' AND created_at < %s
+                     AND (%s::timestamptz IS NULL OR (created_at, order_id) > (%s::timestamptz, %s))
+                   ORDER BY created_at, order_id LIMIT %s""",
+                (cutoff, after and after[0], after and after[0], after and after[1], page_size),
+            )
+            page = cur.fetchall()
+        if not page:
+            break
+        after = (page[-1][1], page[-1][0])
+        _sweep_page(conn, orders, [row[0] for row in page], result)
+        if len(page) < page_size:
+            break
+    return result
+
+
+def _sweep_page(conn: connection, orders: OrdersLookup, candidates: list[str], result: SweepResult) -> None:
+    result.examined += len(candidates)
     items = orders.get_orders(candidates)
     for order_id in candidates:
         item = items.get(order_id)
@@ -153,7 +170,6 @@ def sweep_holds(
         if outcome.archived:
             result.archived.append(order_id)
         (result.released if outcome.hold_closed else result.waiting).append(order_id)
-    return result
 
 
 class DynamoOrdersLookup:
