@@ -12,7 +12,8 @@ Behaviour copied from API Gateway (REST, Lambda proxy integration):
   (API Gateway itself sends no Retry-After; the runtime adds it for clients' convenience);
 * a handler error or a malformed proxy result answers ``502 {"message": "Internal server error"}``.
 The API is served at the root (``/v1/...``) like ``sam local start-api``; the stage only appears in
-``requestContext.stage``. Static files under ``web/`` are served for paths no route claims.
+``requestContext.stage``. Static files under ``web/`` are served for paths no route claims, and
+``/config.json`` answers ``web_config`` (the web UI reads its WebSocket URL there) when one is given.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class RestGateway:
         region: str = "us-east-1",
         account_id: str = "123456789012",
         web_dir: Path | None = None,
+        web_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.api = api
         self.runner = runner
@@ -70,6 +72,7 @@ class RestGateway:
         self.region = region
         self.account_id = account_id
         self.web_dir = web_dir.resolve() if web_dir is not None and web_dir.is_dir() else None
+        self.web_config = dict(web_config) if web_config is not None else None
         self.throttler = Throttler()
         # API Gateway ties an API key to one usage plan; keys registered locally (seeding, tests)
         # name their plan here, any other key gets the template's first plan.
@@ -115,7 +118,11 @@ class RestGateway:
         return None
 
     def _static(self, method: str, path: str) -> Response | None:
-        if self.web_dir is None or method not in ("GET", "HEAD"):
+        if method not in ("GET", "HEAD"):
+            return None
+        if path == "/config.json" and self.web_config is not None:
+            return JSONResponse(self.web_config, headers={"Cache-Control": "no-store"})
+        if self.web_dir is None:
             return None
         candidate = (self.web_dir / path.lstrip("/")).resolve()
         if candidate.is_dir():

@@ -59,9 +59,18 @@ _PROCESS_ENV = ("AWS_ENDPOINT_URL", "MOTO_PORT")
 
 
 def _forget_cached_clients() -> None:
-    """``trading.adapters.aws`` caches boto3 clients per process; they must see the new endpoint."""
-    with contextlib.suppress(ImportError, AttributeError):
-        importlib.import_module("trading.adapters.aws").reset()
+    """The ``trading`` package caches boto3 clients and database connections per process (per
+    Lambda container in AWS); a runtime starting or stopping in this process makes them stale.
+    Cached connections are only closed when no other runtime's functions may be using them."""
+    modules = ["trading.adapters.aws"]
+    if not _live_runtimes:
+        modules.append("trading.adapters.database")
+    for module in modules:
+        with contextlib.suppress(ImportError, AttributeError):
+            importlib.import_module(module).reset()
+
+
+_live_runtimes: list[LocalRuntime] = []
 
 
 class _Server:
@@ -193,9 +202,15 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         started = time.monotonic()
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if _live_runtimes:
+            _log.warning(
+                "another local runtime is running in this process: the functions of both share the "
+                "trading package's process-wide caches (clients, database); use one runtime per process"
+            )
+        _forget_cached_clients()
+        _live_runtimes.append(self)
         self._saved_env = {key: os.environ.get(key) for key in _PROCESS_ENV}
         os.environ["AWS_ENDPOINT_URL"] = self.moto.endpoint
-        _forget_cached_clients()
         self._started = True
         try:
             self._start(started)
@@ -220,6 +235,8 @@ class LocalRuntime:
             moto_cloud.unregister_runner(self.runner)
         self.moto.stop()
         self.postgres.stop()
+        if self in _live_runtimes:
+            _live_runtimes.remove(self)
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -256,6 +273,7 @@ class LocalRuntime:
 
     def _start_cloud(self) -> None:
         self.moto.start()
+        self._claim_stack_name()
         secret_arn = self._create_db_secret()
         translated = template.translate_template(self.template_path, self.parameters)
         rehearsal = template.rehearsal_template(
@@ -311,6 +329,21 @@ class LocalRuntime:
 
     def _client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.moto.endpoint, region_name=self.region)  # type: ignore[call-overload]
+
+    def _claim_stack_name(self) -> None:
+        """moto's state is per process: a second runtime in one process (tests) gets its own stack."""
+        cloudformation = self._client("cloudformation")
+        base, suffix = self.stack_name, 1
+        while True:
+            try:
+                stacks = cloudformation.describe_stacks(StackName=self.stack_name)["Stacks"]
+            except cloudformation.exceptions.ClientError:
+                return
+            if all(stack["StackStatus"] == "DELETE_COMPLETE" for stack in stacks):
+                return
+            suffix += 1
+            self.stack_name = f"{base}{suffix}"
+            _log.warning("stack %s exists in this process; using %s", base, self.stack_name)
 
     def _create_db_secret(self) -> str:
         """The connection secret, shaped like an RDS master secret, where the code looks for it."""
@@ -387,6 +420,7 @@ class LocalRuntime:
                 region=self.region,
                 account_id=ACCOUNT_ID,
                 web_dir=self.template_path.parent / "web",
+                web_config={"ws_url": self.urls.ws},
             )
             rest = _Server(self.rest.app(), self.rest_port, "rest-api")
             rest.start()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -44,14 +44,16 @@ def test_a_throttled_key_gets_429_with_retry_after(local_runtime):
     # Given the template's standard usage plan (rate/burst per API key) and a fresh key value
     key = f"throttle-{uuid.uuid4().hex}"
 
-    def call(_: int) -> httpx.Response:
-        # Unsigned: the runtime throttles on the API key before the authorizer (docs/local.md),
-        # so these requests are cheap and the burst is exceeded at once.
-        return httpx.get(f"{local_runtime.rest_url}/v1/balances", headers={"X-API-Key": key}, timeout=30)
+    async def burst() -> list[httpx.Response]:
+        # Unsigned: the runtime throttles on the API key before the authorizer (docs/local.md), so
+        # these requests are cheap and all of them arrive within far less than a second.
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(base_url=local_runtime.rest_url, timeout=60, limits=limits) as client:
+            calls = [client.get("/v1/balances", headers={"X-API-Key": key}) for _ in range(150)]
+            return list(await asyncio.gather(*calls))
 
     # When that key sends many more requests at once than the plan's burst allows
-    with ThreadPoolExecutor(8) as pool:
-        responses = list(pool.map(call, range(80)))
+    responses = asyncio.run(burst())
     # Then the excess is throttled with the template's THROTTLED gateway response and Retry-After
     throttled = [r for r in responses if r.status_code == 429]
     assert throttled, [r.status_code for r in responses]
