@@ -131,24 +131,53 @@ class OrderStack:
             conn.close()
 
 
-@pytest.fixture
-def order_stack(moto_endpoint: str, db_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[OrderStack]:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+@pytest.fixture(scope="session")
+def order_resources(moto_endpoint: str) -> dict[str, str]:
+    """Tables and the orders queue, created once per worker from ``template.yaml``."""
     suffix = uuid.uuid4().hex[:10]
     resources = template_resources()
-    dynamodb = boto3.client("dynamodb")
-    env: dict[str, str] = {}
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    names: dict[str, str] = {}
     for variable, logical_id in TABLES.items():
-        name = f"{logical_id}-{suffix}"
-        create_table(dynamodb, name, resources[logical_id]["Properties"])
-        env[variable] = name
-    queue_url = create_queue(
-        boto3.client("sqs"), f"orders-{suffix}.fifo", resources["OrdersQueue"]["Properties"]
+        names[variable] = f"{logical_id}-{suffix}"
+        create_table(dynamodb, names[variable], resources[logical_id]["Properties"])
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    names["ORDERS_QUEUE_URL"] = create_queue(
+        sqs, f"orders-{suffix}.fifo", resources["OrdersQueue"]["Properties"]
     )
-    env["ORDERS_QUEUE_URL"] = queue_url
+    return names
+
+
+def _purge(names: dict[str, str]) -> None:
+    """Empty the shared tables and queue so each test starts from nothing (cheaper than new tables)."""
+    dynamodb = boto3.resource("dynamodb")
+    for variable in TABLES:
+        table = dynamodb.Table(names[variable])
+        keys = [k["AttributeName"] for k in table.key_schema]
+        items = table.scan(
+            ProjectionExpression=", ".join(f"#k{i}" for i in range(len(keys))),
+            ExpressionAttributeNames={f"#k{i}": k for i, k in enumerate(keys)},
+        ).get("Items", [])
+        with table.batch_writer() as batch:
+            for item in items:
+                batch.delete_item(Key=item)
+    sqs = boto3.client("sqs")
+    url = names["ORDERS_QUEUE_URL"]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:  # PurgeQueue is limited to once a minute; deleting is not
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def order_stack(
+    moto_endpoint: str, order_resources: dict[str, str], db_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[OrderStack]:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    env = dict(order_resources)
+    _purge(env)
     dsn = urlparse(db_dsn)
     secret = boto3.client("secretsmanager").create_secret(
-        Name=f"db-{suffix}",
+        Name=f"db-{uuid.uuid4().hex[:10]}",
         SecretString=json.dumps({"username": dsn.username, "password": dsn.password or ""}),
     )
     env.update(
@@ -164,7 +193,7 @@ def order_stack(moto_endpoint: str, db_dsn: str, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv(key, value)
     wiring.reset()
     admin.put_instruments(wiring.instruments(), admin.demo_instruments())
-    yield OrderStack(env=env, dsn=db_dsn, queue_url=queue_url)
+    yield OrderStack(env=env, dsn=db_dsn, queue_url=env["ORDERS_QUEUE_URL"])
     wiring.reset()
 
 
