@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from trading.domain.enums import OrderType, Side, StpMode, TimeInForce
+from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
 from trading.engine import (
     Amend,
     BookDelta,
@@ -50,7 +50,7 @@ class BooksAgree(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.books: dict[str, OrderBook] = {name: f(INSTRUMENT) for name, f in book_implementations().items()}
-        self.log: list[Command] = []
+        self.log: list[Command | InstrumentStatus] = []  # commands and halts/resumes, in order
         self.ids: list[str] = []
         self.ordered: dict[str, int] = defaultdict(int)
         self.filled: dict[str, int] = defaultdict(int)
@@ -207,6 +207,14 @@ class BooksAgree(RuleBasedStateMachine):
         order_id = self._ref(ref)
         self.apply(Amend(order_id, self._owner(order_id, False), SYMBOL, price, quantity))
 
+    @rule(
+        status=st.sampled_from([InstrumentStatus.HALTED, InstrumentStatus.TRADING, InstrumentStatus.TRADING])
+    )
+    def halt_or_resume(self, status: InstrumentStatus) -> None:
+        for book in self.books.values():
+            book.set_status(status)
+        self.log.append(status)
+
     @rule(price=st.integers(-10, 130), quantity=st.integers(-20, 60), account=ACCOUNTS)
     def arbitrary_limit(self, price, quantity, account) -> None:
         """Mostly invalid prices/quantities: rejects must leave every book unchanged."""
@@ -266,8 +274,11 @@ class BooksAgree(RuleBasedStateMachine):
         reference_hash = self.reference.state_hash()
         for factory in book_implementations().values():
             replayed = factory(INSTRUMENT)
-            for command in self.log:
-                replayed.process(command)
+            for entry in self.log:
+                if isinstance(entry, InstrumentStatus):
+                    replayed.set_status(entry)
+                else:
+                    replayed.process(entry)
             assert replayed.state_hash() == reference_hash, "replay from the command log diverged"
             restored = factory(INSTRUMENT)
             restored.restore(self.reference.snapshot())
