@@ -40,8 +40,15 @@ def find_entrypoint() -> str | None:
 
 
 class MatcherSupervisor:
-    def __init__(self, env: Mapping[str, str], log_file: Path, grace_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log_file: Path,
+        grace_s: float = 10.0,
+        command: list[str] | None = None,
+    ) -> None:
         self.env = dict(env)
+        self.command = command  # default: the installed entrypoint
         self.log_file = log_file
         self.grace_s = grace_s
         self.process: subprocess.Popen[bytes] | None = None
@@ -53,20 +60,19 @@ class MatcherSupervisor:
     def start(self) -> bool:
         """Start supervising; False (and one log line) when the entrypoint is not installed."""
         entrypoint = find_entrypoint()
-        if entrypoint is None:
+        command = self.command or ([entrypoint] if entrypoint else None)
+        if command is None:
             _log.warning("matcher: `%s` is not installed; running without the matching engine", ENTRYPOINT)
             return False
-        self._thread = threading.Thread(
-            target=self._supervise, args=(entrypoint,), name="matcher", daemon=True
-        )
+        self._thread = threading.Thread(target=self._supervise, args=(command,), name="matcher", daemon=True)
         self._thread.start()
         return True
 
-    def _spawn(self, entrypoint: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             return subprocess.Popen(  # noqa: S603 - our own console script
-                [entrypoint],
+                command,
                 env={**os.environ, **self.env},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -75,13 +81,13 @@ class MatcherSupervisor:
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, safe before exec
             )
 
-    def _supervise(self, entrypoint: str) -> None:
+    def _supervise(self, command: list[str]) -> None:
         backoff = 1.0
         while not self._stopping.is_set():
             with self._lock:
                 if self._stopping.is_set():
                     return
-                self.process = self._spawn(entrypoint)
+                self.process = self._spawn(command)
             _log.info("matcher: started pid %d (log %s)", self.process.pid, self.log_file)
             code = self.process.wait()
             if self._stopping.is_set():

@@ -151,3 +151,22 @@ def test_a_dynamodb_stream_feeds_its_function_and_retries_a_reported_failure(tes
 
     assert _eventually(lambda: recorded(plain) and recorded(flaky))
     assert events.get_item(Key={"pk": f"failed#{flaky}"}).get("Item") is not None
+
+
+def test_an_eventbridge_rule_invokes_a_lambda_target(test_runtime):
+    # Given the template's rule (detail-type Pinged) -> ListenerFunction
+    events = _client(test_runtime, "events")
+    dynamodb = boto3.resource("dynamodb", endpoint_url=test_runtime.moto.endpoint, region_name="us-east-1")
+    table = dynamodb.Table(test_runtime.physical_ids["EventsTable"])
+    marker = uuid.uuid4().hex
+    # When a matching event is put on the bus
+    entry = {
+        "Source": "test.source",
+        "DetailType": "Pinged",
+        "Detail": json.dumps({"marker": marker}),
+        "EventBusName": f"{test_runtime.stack_name}-bus",
+    }
+    assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+    # Then the function was invoked (asynchronously) with the event
+    item = _eventually(lambda: table.get_item(Key={"pk": f"event#{marker}"}).get("Item"))
+    assert item == {"pk": f"event#{marker}", "detail_type": "Pinged"}

@@ -121,3 +121,16 @@ def test_a_cached_policy_is_checked_against_each_request(test_runtime):
     # Then, as in API Gateway, the cached policy does not cover the second path
     assert first.status_code == 200
     assert other.status_code == 403
+
+
+def test_the_web_directory_is_served_where_no_route_claims_the_path(test_runtime):
+    # Given web/index.html beside the template
+    # When the root and the file are requested
+    root = httpx.get(f"{test_runtime.urls.ui}", timeout=10)
+    page = httpx.get(f"{test_runtime.urls.rest}/index.html", timeout=10)
+    escape = httpx.get(f"{test_runtime.urls.rest}/../template.yaml", timeout=10)
+    # Then the page is served, and nothing outside web/ is
+    assert root.status_code == 200
+    assert "served from web/" in root.text
+    assert page.text == root.text
+    assert escape.status_code == 403
