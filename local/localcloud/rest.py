@@ -11,9 +11,10 @@ Behaviour copied from API Gateway (REST, Lambda proxy integration):
   rate/burst and per-method overrides; 429 ``{"message":"Too Many Requests"}`` with ``Retry-After``
   (API Gateway itself sends no Retry-After; the runtime adds it for clients' convenience);
 * a handler error or a malformed proxy result answers ``502 {"message": "Internal server error"}``.
-The API is served at the root (``/v1/...``) like ``sam local start-api``; the stage only appears in
-``requestContext.stage``. Static files under ``web/`` are served for paths no route claims, and
-``/config.json`` answers ``web_config`` (the web UI reads its WebSocket URL there) when one is given.
+The API is served at the root (``/v1/...``) like ``sam local start-api``, and also under the stage
+(``/<stage>/v1/...``) like an AWS invoke URL; ``path`` is the resource path either way. Static
+files under ``web/`` are served for paths no route claims, and ``/config.json`` answers
+``web_config`` (the web UI reads its WebSocket URL there) when one is given.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ class RestGateway:
         path = request.url.path
         method = request.method
         matched = self._match(method, path)
+        if matched is None and path.startswith(f"/{self.api.stage}/"):
+            # AWS-style URLs carry the stage (https://<api>.execute-api.../<stage>/v1/...)
+            path = path.removeprefix(f"/{self.api.stage}")
+            matched = self._match(method, path)
         if matched is None:
             static = self._static(method, path)
             if static is not None:
@@ -96,7 +101,7 @@ class RestGateway:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
         route, path_params = matched
         body = await request.body()
-        event = self._event(request, route, path_params, body)
+        event = self._event(request, route, path, path_params, body)
         if route.api_key_required and not request.headers.get(API_KEY_HEADER):
             return self.gateway_response("INVALID_API_KEY", 403, "Forbidden")
         retry_after = self._throttle(event, route)
@@ -132,7 +137,7 @@ class RestGateway:
         return FileResponse(candidate)
 
     def _event(
-        self, request: Request, route: RestRoute, params: dict[str, str], body: bytes
+        self, request: Request, route: RestRoute, path: str, params: dict[str, str], body: bytes
     ) -> dict[str, Any]:
         headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
@@ -154,7 +159,7 @@ class RestGateway:
         now = time.time()
         return {
             "resource": route.path,
-            "path": request.url.path,
+            "path": path,
             "httpMethod": request.method,
             "headers": headers or None,
             "multiValueHeaders": multi_headers or None,
@@ -167,7 +172,7 @@ class RestGateway:
                 "apiId": self.api_id,
                 "resourcePath": route.path,
                 "httpMethod": request.method,
-                "path": f"/{self.api.stage}{request.url.path}",
+                "path": f"/{self.api.stage}{path}",
                 "stage": self.api.stage,
                 "protocol": "HTTP/1.1",
                 "requestId": str(uuid.uuid4()),

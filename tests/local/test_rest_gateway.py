@@ -134,3 +134,12 @@ def test_the_web_directory_is_served_where_no_route_claims_the_path(test_runtime
     assert "served from web/" in root.text
     assert page.text == root.text
     assert escape.status_code == 403
+
+
+def test_an_aws_style_url_with_the_stage_reaches_the_same_route(test_runtime):
+    # Given the invoke URL form https://<api>.execute-api.<region>.amazonaws.com/<stage>/...
+    # When the public route is called under the stage "test"
+    response = httpx.get(f"{test_runtime.urls.rest}/test/v1/public", timeout=10)
+    # Then it is the same route, and the event's path is the resource path
+    assert response.status_code == 200
+    assert response.json()["path"] == "/v1/public"
