@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg2
 import pytest
-from order_stack import OrderStack, api_event, call, load_function, sample_event
+from order_stack import FakeLambdaContext, OrderStack, api_event, call, load_function, sample_event
 from trading.adapters.holds import PgHolds
 from trading.api import wiring
 from trading.domain.enums import OrderType, Side
@@ -79,6 +79,7 @@ def test_concurrent_duplicates_create_exactly_one_order(order_stack: OrderStack)
     service = _service_with_own_connection(order_stack.dsn, connections, threading.Lock())
     ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="race")
     barrier = threading.Barrier(8)
+    wiring.idempotency().register_context(FakeLambdaContext())  # in-progress records expire with it
 
     def attempt(_: int) -> str:
         barrier.wait()
