@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9_:]+)(?:\.[A-Za-z0-9.]+)?\}")
@@ -339,9 +340,61 @@ class AppModel:
 
 
 def schedule_period_s(expression: str) -> float | None:
-    """Seconds between runs of ``rate(...)``; ``cron(...)`` runs are only triggered on demand."""
+    """Seconds between runs of ``rate(...)``; None for ``cron(...)`` (see :func:`cron_matches`)."""
     found = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expression.strip())
     if found is None:
         return None
     unit = {"minute": 60, "hour": 3600, "day": 86400}[found.group(2).rstrip("s")]
     return int(found.group(1)) * unit
+
+
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    )
+}
+_DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}  # AWS: SUN = 1
+
+
+def _cron_field(text: str, value: int, low: int, high: int, names: Mapping[str, int]) -> bool:
+    for part in text.split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if base in ("*", "?"):
+            first, last = low, high
+        elif "-" in base:
+            start, end = base.split("-", 1)
+            first, last = names.get(start, 0) or int(start), names.get(end, 0) or int(end)
+        else:
+            first = names.get(base, 0) or int(base)
+            last = high if step_text else first
+        if first <= value <= last and (value - first) % step == 0:
+            return True
+    return False
+
+
+def cron_matches(expression: str, when: datetime) -> bool | None:
+    """Whether an EventBridge ``cron(min hour dom month dow year)`` fires at ``when`` (UTC minute).
+
+    Supports ``*``, ``?``, values, names, lists, ranges and steps; ``L``, ``W`` and ``#`` give None.
+    """
+    found = re.fullmatch(r"cron\((.+)\)", expression.strip())
+    if found is None:
+        return None
+    fields = found.group(1).split()
+    if len(fields) != 6 or any(c in found.group(1) for c in "LW#"):
+        return None
+    minute, hour, dom, month, dow, year = fields
+    aws_dow = (when.isoweekday() % 7) + 1  # Monday=1..Sunday=7 -> SUN=1..SAT=7
+    try:
+        return (
+            _cron_field(minute, when.minute, 0, 59, {})
+            and _cron_field(hour, when.hour, 0, 23, {})
+            and _cron_field(dom, when.day, 1, 31, {})
+            and _cron_field(month, when.month, 1, 12, _MONTHS)
+            and _cron_field(dow, aws_dow, 1, 7, _DAYS)
+            and _cron_field(year, when.year, 1970, 2199, {})
+        )
+    except ValueError:
+        return None

@@ -8,7 +8,8 @@
   the first failed record (``batchItemFailures`` item identifiers are sequence numbers) up to
   ``MAX_STREAM_RETRIES`` times, then skipped with a log line (the template's on-failure destination
   is not emulated).
-* Schedules: ``rate(...)`` rules run on their period; ``cron(...)`` rules only on demand.
+* Schedules: ``rate(...)`` rules run on their period, ``cron(...)`` rules at the matching UTC
+  minutes (``L``/``W``/``#`` expressions only on demand).
   :meth:`Schedules.trigger` runs any of them now (tests, ``localcloud`` users).
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from localcloud.app_model import Schedule, schedule_period_s
+from localcloud.app_model import Schedule, cron_matches, schedule_period_s
 from localcloud.lambdas import FunctionError, LambdaRunner
 
 _log = logging.getLogger(__name__)
@@ -218,6 +219,10 @@ class StreamPoller(_Worker):
         return None
 
 
+def _utc_minute() -> datetime:
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
 class Schedules:
     """Runs ``rate(...)`` schedules on their period and any schedule on demand."""
 
@@ -240,6 +245,20 @@ class Schedules:
     def start(self) -> None:
         for schedule in self.schedules.values():
             period = schedule_period_s(schedule.expression)
+            if (
+                schedule.enabled
+                and period is None
+                and cron_matches(schedule.expression, _utc_minute()) is not None
+            ):
+                thread = threading.Thread(
+                    target=self._cron_loop,
+                    args=(schedule,),
+                    name=f"schedule:{schedule.logical_id}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+                continue
             if period is None or not schedule.enabled:
                 _log.info("schedule %s (%s) runs on demand only", schedule.logical_id, schedule.expression)
                 continue
@@ -261,6 +280,13 @@ class Schedules:
         while not self._stopping.wait(period):
             with contextlib.suppress(FunctionError):
                 self.trigger(schedule.logical_id)
+
+    def _cron_loop(self, schedule: Schedule) -> None:
+        """Wake at each UTC minute; run when the cron expression matches it."""
+        while not self._stopping.wait(60 - time.time() % 60 + 0.05):
+            if cron_matches(schedule.expression, _utc_minute()):
+                with contextlib.suppress(FunctionError):
+                    self.trigger(schedule.logical_id)
 
     def find(self, name: str) -> Schedule:
         """A schedule by rule logical id or by the logical id of a function it targets."""

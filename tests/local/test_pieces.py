@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from localcloud import template
-from localcloud.app_model import AppModel, RestRoute, Throttle, referenced_ids, schedule_period_s
+from localcloud.app_model import (
+    AppModel,
+    RestRoute,
+    Throttle,
+    cron_matches,
+    referenced_ids,
+    schedule_period_s,
+)
 from localcloud.envoverlay import function_env
 from localcloud.resolve import Resolver
 from localcloud.throttle import TokenBucket
@@ -123,3 +131,15 @@ def test_the_real_template_declares_what_the_runtime_serves():
         "HoldSweeperFunction",
         "ReconcileFunction",
     }
+
+
+def test_cron_expressions_match_their_utc_minutes():
+    daily = "cron(15 0 * * ? *)"  # the trade export: 00:15 UTC every day
+    assert cron_matches(daily, datetime(2026, 11, 25, 0, 15, tzinfo=UTC)) is True
+    assert cron_matches(daily, datetime(2026, 11, 25, 0, 16, tzinfo=UTC)) is False
+    weekdays = "cron(0/30 9-17 ? * MON-FRI *)"
+    assert cron_matches(weekdays, datetime(2026, 11, 25, 9, 30, tzinfo=UTC)) is True  # a Wednesday
+    assert cron_matches(weekdays, datetime(2026, 11, 29, 9, 30, tzinfo=UTC)) is False  # a Sunday
+    assert cron_matches(weekdays, datetime(2026, 11, 25, 9, 45, tzinfo=UTC)) is False
+    assert cron_matches("cron(0 12 L * ? *)", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)) is None
+    assert cron_matches("rate(5 minutes)", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)) is None
