@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from orders_support import balances, new_trader, runtime_for, start_own_runtime
+from orders_support import balances, new_trader, runtime_for, start_own_runtime, wait_for
 from trading.auth import signed_headers
 from trading.client import TradingClient, decode
 
@@ -189,4 +189,23 @@ def test_racing_clients_never_drive_available_below_zero(runtime: Any) -> None:
     # Then exactly 5 are accepted, 15 refused for funds, and everything is held, nothing more
     assert sorted(statuses) == [201] * 5 + [422] * 15
     assert balances(trader)["USD"] == ("0.000000", "50.100000")
+    trader.client.cancel_all("ETH-USD")
+
+
+def test_a_halted_symbol_rejects_new_orders_until_resumed(runtime: Any) -> None:
+    # Given ETH-USD halted by an operator
+    trader = new_trader(runtime, USD="1000")
+    body = {**ORDER, "symbol": "ETH-USD", "price": "10.00", "quantity": "1.000"}
+    runtime.admin({"action": "halt", "symbol": "ETH-USD"})
+    try:
+        # When an order arrives (the intake trusts its instrument cache for at most a second)
+        halted = wait_for(lambda: (r := trader.client.place_order(**body)).status_code == 422 and r)
+        # Then it is refused with INSTRUMENT_HALTED and nothing is held
+        assert decode(halted)["code"] == "INSTRUMENT_HALTED"
+        assert balances(trader)["USD"] == ("1000.000000", "0.000000")
+    finally:
+        runtime.admin({"action": "resume", "symbol": "ETH-USD"})
+    # And after the resume orders are accepted again
+    accepted = wait_for(lambda: (r := trader.client.place_order(**body)).status_code == 201 and r)
+    assert decode(accepted)["status"] == "PENDING"
     trader.client.cancel_all("ETH-USD")
