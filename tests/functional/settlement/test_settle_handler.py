@@ -13,8 +13,9 @@ import psycopg2
 import pytest
 from settlement_support import Context, Funded, SettlementStateMachine, emf_metrics, event, load_function
 from trading.domain.instruments import demo_instruments
-from trading.ledger import reconcile
+from trading.ledger import post_transfer, reconcile
 from trading.ledger.errors import PermanentSettlementError, TransientSettlementError
+from trading.ledger.redrive import redrive
 
 INSTRUMENTS = {i.symbol: i for i in demo_instruments()}
 
@@ -177,3 +178,34 @@ def test_transient_failures_that_never_stop_end_in_the_dlq(funded: Funded, dlq: 
     )
     assert execution.path.count("Settle") == 1 + retrier["MaxAttempts"]
     assert execution.path[-2:] == ["SendToDeadLetterQueue", "DeadLettered"]
+
+
+class MachineAsStepFunctions:
+    """The Step Functions API surface the re-drive tool uses, backed by the ASL executor."""
+
+    def __init__(self, state_machine: SettlementStateMachine) -> None:
+        self.state_machine = state_machine
+        self.executions: list[Any] = []
+
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, str]:  # noqa: N803
+        self.executions.append(self.state_machine.start(json.loads(input)))
+        return {"executionArn": f"{stateMachineArn}:{name}"}
+
+
+def test_a_parked_trade_is_redriven_after_the_cause_is_fixed(funded: Funded, dlq: tuple[Any, str]) -> None:
+    # Given a trade parked in the DLQ because its buyer had no funds
+    state_machine = machine(funded, dlq)
+    assert state_machine.start(event("settle/overdraw.json")).path[-1] == "DeadLettered"
+    # When the buyer is funded and holds for the order, and the DLQ is re-driven
+    with funded.conn:
+        post_transfer(funded.conn, "fix-1", "acct-empty", "USD", "DEPOSIT", 20_000_000_000)
+    funded.hold("ord-buy-4", "acct-empty", "USD", 15_030_000_000)
+    sqs, url = dlq
+    sfn = MachineAsStepFunctions(state_machine)
+    result = redrive(sqs, sfn, url, "arn:aws:states:us-east-1:123456789012:stateMachine:settlement")
+    # Then the original input ran again, without the error, settled, and left the DLQ
+    assert len(result.started) == 1 and result.skipped == []
+    [execution] = sfn.executions
+    assert execution.status == "SUCCEEDED" and execution.path == ["Settle", "Settled"]
+    assert funded.scalar("SELECT count(*) FROM trades WHERE taker_order_id = 'ord-buy-4'") == 1
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
