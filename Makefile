@@ -30,8 +30,22 @@ setup: $(STAMP) $(NATIVE_STAMP)
 run: setup
 	$(BIN)/python -m localcloud run
 
-test: setup lint typecheck
+test: setup lint typecheck browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# Headless Chromium for the web UI tests (tests/e2e/test_web_ui.py; never `playwright install`).
+# Installed with apt-get as root or under CI (a failed install fails then); elsewhere only a notice.
+.PHONY: browser
+browser:
+	@if ! command -v chromium >/dev/null; then \
+		if command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || [ -n "$$CI" ]; }; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		elif [ -n "$$CI" ]; then \
+			echo "chromium is missing and cannot be installed here (no apt-get)" >&2; exit 1; \
+		else \
+			echo "chromium not installed: the web UI tests will be skipped (Debian: apt-get install chromium)"; \
+		fi; \
+	fi
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit

@@ -1,0 +1,340 @@
+"""The web UI (``web/``) in headless Chromium against the local runtime.
+
+The page is loaded from the runtime's REST port, reads its WebSocket URL from ``/config.json``,
+signs with WebCrypto and trades through the real API and matcher. Other accounts act through
+``trading.client`` over HTTP. Without Chromium the module is skipped, except under CI, where a
+missing browser is a failure (``make setup`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+import httpx
+import pytest
+from orders_support import Trader, balances, new_trader, wait_for
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from trading.auth import canonical_path, sign, signed_headers, ws_string_to_sign
+from trading.client import TradingClient, decode
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+SYMBOL = "BTC-USD"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 30_000
+ZERO_USD = "0.000000"
+LIVE = ("PENDING", "OPEN", "PARTIALLY_FILLED")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _chromium() -> str | None:
+    if os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    path = _chromium()
+    if path is None:
+        if _in_ci():
+            pytest.fail("chromium is not installed but CI is set: `make setup` must install it")
+        pytest.skip("chromium is not installed (apt-get install chromium, or `make setup` on Debian)")
+    expect.set_options(timeout=WAIT_MS)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, local_runtime: Any) -> Iterator[Page]:
+    context = browser.new_context()
+    opened = context.new_page()
+    page_errors: list[str] = []
+    opened.on("pageerror", lambda error: page_errors.append(str(error)))
+    opened.goto(f"{local_runtime.urls.ui}?symbol={SYMBOL}")
+    expect(opened.locator("body")).to_have_attribute("data-ready", "true")
+    yield opened
+    context.close()
+    assert page_errors == [], "the page raised JavaScript errors"
+
+
+@pytest.fixture
+def traders(local_runtime: Any) -> Iterator[list[Trader]]:
+    """Fresh funded accounts; whatever they leave resting is canceled afterwards."""
+    made: list[Trader] = []
+    yield made
+    for trader in made:
+        trader.client.cancel_all(SYMBOL)
+    for trader in made:
+        _wait_no_live_orders(trader)
+
+
+def _wait_no_live_orders(trader: Trader) -> None:
+    wait_for(lambda: not _live_orders(trader), timeout_s=30)
+
+
+def _trader(runtime: Any, made: list[Trader]) -> Trader:
+    trader = new_trader(runtime, USD="1000000", BTC="100")
+    made.append(trader)
+    return trader
+
+
+def _live_orders(trader: Trader) -> list[dict[str, Any]]:
+    response = trader.client.list_orders(symbol=SYMBOL)
+    assert response.status_code == 200, response.text
+    return [order for order in decode(response)["orders"] if order["status"] in LIVE]
+
+
+def _cents(price: str) -> int:
+    return int(Decimal(price) * 100)
+
+
+def _quiet_price(client: TradingClient) -> str:
+    """A price strictly inside the spread: an order there rests alone at the top of its side."""
+    book = decode(client.book(SYMBOL, depth=1))
+    bid = _cents(book["bids"][0]["price"]) if book["bids"] else None
+    ask = _cents(book["asks"][0]["price"]) if book["asks"] else None
+    low = bid if bid is not None else (max(ask - 100_000, 100) if ask is not None else 1_000_000)
+    high = ask if ask is not None else low + 100_000
+    middle = (low + high) // 2
+    assert low < middle < high, f"no free price between bid {bid} and ask {ask}"
+    return f"{middle // 100}.{middle % 100:02d}"
+
+
+def _quantity(price: str) -> str:
+    """Above the 1 USD minimum notional at any price."""
+    return "0.0100" if _cents(price) >= 10_000 else "1.0000"
+
+
+def _use_key(page: Page, key_id: str, secret: str) -> None:
+    page.fill("#key-id", key_id)
+    page.fill("#key-secret", secret)
+    page.click("#key-use")
+    expect(page.locator("#ws-status")).to_have_attribute("data-state", "live")
+    expect(page.locator("#book-source")).to_have_attribute("data-source", "websocket")
+
+
+def _place_from_form(page: Page, *, side: str, price: str, quantity: str) -> None:
+    page.select_option("#order-type", "LIMIT")
+    page.select_option("#order-side", side)
+    page.fill("#order-price", price)
+    page.fill("#order-quantity", quantity)
+    page.click("#order-submit")
+
+
+def _usd_hold(price: str, quantity: str, taker_fee_bps: int = 20) -> str:
+    """Worst case of a limit buy: price x quantity + taker fee, rounded up to the USD atom."""
+    notional = Decimal(price) * Decimal(quantity)
+    fee = (notional * taker_fee_bps / Decimal(10_000)).quantize(Decimal("0.000001"), ROUND_CEILING)
+    return f"{notional + fee:.6f}"
+
+
+def test_runtime_serves_the_ui_and_its_websocket_url(local_runtime: Any) -> None:
+    # Given the local runtime
+    # When the browser's first two requests are made
+    index = httpx.get(local_runtime.urls.ui)
+    config = httpx.get(f"{local_runtime.urls.rest}/config.json")
+
+    # Then the page is the trading UI and config.json names the runtime's WebSocket server
+    assert index.status_code == 200 and 'src="app.js"' in index.text
+    assert config.status_code == 200
+    assert config.json() == {"ws_url": local_runtime.urls.ws}
+
+
+def test_browser_signatures_equal_trading_auth(page: Page) -> None:
+    # Given a key, a timestamp, a query with repeated and reserved characters, and a body
+    key_id, secret, ts = "ak_0123456789abcdef0123", "s3cret/with+chars", 1_764_072_000_123
+    params = {"symbol": ["BTC-USD"], "cursor": ["a b/c*d~"], "limit": ["5", "10"]}
+    body = '{"symbol":"BTC-USD","price":"30000.50"}'
+
+    # When the page's signing module (WebCrypto) signs the request and a WebSocket connect
+    signed = page.evaluate(
+        """async ([keyId, secret, ts, params, body]) => {
+            const m = await import("/signing.js");
+            const signer = await m.Signer.create(keyId, secret);
+            const tgt = m.target("/v1/orders", params);
+            return {
+                target: tgt,
+                headers: await signer.headers("POST", tgt, new TextEncoder().encode(body), ts),
+                empty: await signer.headers("GET", "/v1/balances", null, ts),
+                ws: await signer.wsUrl("ws://127.0.0.1:1/", ts),
+            };
+        }""",
+        [key_id, secret, ts, params, body],
+    )
+
+    # Then every header is the one trading.auth computes
+    path = canonical_path("/v1/orders", params)
+    assert signed["target"] == path
+    assert signed["headers"] == signed_headers(
+        key_id=key_id, secret=secret, method="POST", path=path, body=body.encode(), timestamp_ms=ts
+    )
+    assert signed["empty"] == signed_headers(
+        key_id=key_id, secret=secret, method="GET", path="/v1/balances", body=None, timestamp_ms=ts
+    )
+    assert signed["ws"] == f"ws://127.0.0.1:1/?key={key_id}&ts={ts}&sig={sign(secret, ws_string_to_sign(ts))}"
+
+
+def test_decimal_strings_stay_exact_in_the_browser(page: Page) -> None:
+    # Given values a float would get wrong
+    # When the page's decimal module compares and multiplies them
+    result = page.evaluate(
+        """async () => {
+            const d = await import("/decimal.js");
+            return {
+                product: d.multiply("0.1", "0.2"),
+                big: d.multiply("12345678901234567.89", "1.0001"),
+                sorted: ["30000.5", "9.99", "30000.49", "100"].sort(d.compare),
+                same: d.compare("30000.50", "30000.5"),
+                canonical: [d.canonical("1.50"), d.canonical("100"), d.canonical("2.000")],
+                zero: [d.isZero("0.0000"), d.isZero("0.0001")],
+            };
+        }"""
+    )
+
+    # Then the results are exact
+    assert result == {
+        "product": "0.02",
+        "big": str(Decimal("12345678901234567.89") * Decimal("1.0001")),
+        "sorted": ["9.99", "100", "30000.49", "30000.5"],
+        "same": 0,
+        "canonical": ["1.5", "100", "2"],
+        "zero": [True, False],
+    }
+
+
+def test_book_renders_from_the_websocket_snapshot_then_deltas(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given a resting bid placed over HTTP before the page has a key
+    maker = _trader(local_runtime, traders)
+    price = _quiet_price(maker.client)
+    quantity = _quantity(price)
+    placed = maker.client.place_order(symbol=SYMBOL, side="BUY", type="LIMIT", price=price, quantity=quantity)
+    assert placed.status_code == 201, placed.text
+    wait_for(lambda: decode(maker.client.get_order(decode(placed)["order_id"]))["status"] == "OPEN")
+
+    # When the seeded demo key is entered (the WebSocket needs a signed connect)
+    alice = next(key for key in local_runtime.seeded if key.account_id == "alice")
+    _use_key(page, alice.key_id, alice.secret)
+
+    # Then the level is in the book the snapshot built
+    level = page.locator(f'#book-bids tr[data-price="{price}"]')
+    expect(level.locator("td.quantity")).to_have_text(quantity)
+
+    # And when a second order joins the level, a delta updates it live
+    again = maker.client.place_order(symbol=SYMBOL, side="BUY", type="LIMIT", price=price, quantity=quantity)
+    assert again.status_code == 201, again.text
+    expect(level.locator("td.quantity")).to_have_text(f"{Decimal(quantity) * 2:.4f}")
+    expect(page.locator("#book-source")).to_have_attribute("data-source", "websocket")
+
+
+def test_place_and_cancel_from_the_form_holds_and_releases_funds(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given a funded account whose key is entered in the page
+    me = _trader(local_runtime, traders)
+    _use_key(page, me.key_id, me.secret)
+    usd = page.locator('#balances tr[data-asset="USD"]')
+    expect(usd.locator("td.available")).to_have_text("1000000.000000")
+    expect(usd.locator("td.held")).to_have_text(ZERO_USD)
+
+    # When a limit buy is placed from the form
+    price = _quiet_price(me.client)
+    quantity = _quantity(price)
+    _place_from_form(page, side="BUY", price=price, quantity=quantity)
+
+    # Then it is listed as an open order and its worst case is held
+    row = page.locator("#open-orders tr", has_text=price)
+    expect(row).to_have_count(1)
+    expect(row.locator("td.status")).to_have_text("OPEN")
+    hold = _usd_hold(price, quantity)
+    expect(usd.locator("td.held")).to_have_text(hold)
+    assert balances(me)["USD"][1] == hold
+    order_id = row.get_attribute("data-order-id")
+    assert order_id is not None and [o["order_id"] for o in _live_orders(me)] == [order_id]
+
+    # And when its cancel button is clicked
+    row.locator("button.cancel").click()
+
+    # Then the order leaves the open orders and the hold is released
+    expect(page.locator(f'#open-orders tr[data-order-id="{order_id}"]')).to_have_count(0)
+    expect(usd.locator("td.held")).to_have_text(ZERO_USD)
+    canceled = page.locator(f'#order-events li[data-event="canceled"][data-order-id="{order_id}"]')
+    expect(canceled).to_have_count(1)
+    assert decode(me.client.get_order(order_id))["status"] == "CANCELED"
+
+
+def test_a_crossing_order_from_another_account_shows_as_a_trade(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given the page's account has a resting sell placed from the form
+    me = _trader(local_runtime, traders)
+    other = _trader(local_runtime, traders)
+    _use_key(page, me.key_id, me.secret)
+    price = _quiet_price(me.client)
+    quantity = _quantity(price)
+    _place_from_form(page, side="SELL", price=price, quantity=quantity)
+    row = page.locator("#open-orders tr", has_text=price)
+    expect(row.locator("td.status")).to_have_text("OPEN")
+    order_id = row.get_attribute("data-order-id")
+
+    # When another account buys at that price over HTTP
+    taker = other.client.place_order(
+        symbol=SYMBOL,
+        side="BUY",
+        type="LIMIT",
+        price=price,
+        quantity=quantity,
+        time_in_force="IOC",
+        client_order_id=f"ui-cross-{uuid.uuid4().hex[:8]}",
+    )
+    assert taker.status_code == 201, taker.text
+
+    # Then the trade arrives in the trades list over the WebSocket, bought by the taker
+    trade = page.locator("#trades tr", has_text=price).first
+    expect(trade).to_contain_text("BUY")
+    expect(trade.locator("td.quantity")).to_have_text(quantity)
+    # And the page's order got its fill on the private channel and left the open orders
+    expect(page.locator(f'#order-events li[data-event="fill"][data-order-id="{order_id}"]')).to_have_count(1)
+    expect(page.locator(f'#open-orders tr[data-order-id="{order_id}"]')).to_have_count(0)
+    trade_ids = {t["trade_id"] for t in decode(me.client.trades(SYMBOL))["trades"] if t["price"] == price}
+    assert trade.get_attribute("data-trade-id") in trade_ids
+
+
+def test_an_off_grid_price_shows_the_api_error_code(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given a funded account whose key is entered in the page
+    me = _trader(local_runtime, traders)
+    _use_key(page, me.key_id, me.secret)
+
+    # When a limit order with a price below the 0.01 tick is submitted
+    _place_from_form(page, side="BUY", price="100.001", quantity="0.0100")
+
+    # Then the API's code and message are shown, and nothing was placed or held
+    error = page.locator("#error")
+    expect(error).to_be_visible()
+    expect(error).to_have_attribute("data-code", "INVALID_PRICE")
+    expect(page.locator("#error-code")).to_have_text("INVALID_PRICE")
+    expect(page.locator("#error-message")).not_to_be_empty()
+    assert _live_orders(me) == []
+    assert balances(me)["USD"] == ("1000000.000000", ZERO_USD)

@@ -1,0 +1,758 @@
+// The trading UI: market data over the WebSocket API (REST snapshots until a key is entered),
+// and signed REST calls for balances, orders and cancels. docs/web.md describes it.
+import * as decimal from "./decimal.js";
+import { Signer, target } from "./signing.js";
+
+const KEY_STORAGE = "trading.apiKey"; // sessionStorage only: gone when the tab closes
+const BOOK_DEPTH = 15;
+const TRADES_SHOWN = 50;
+const GAP_WAIT_MS = 1500; // docs/websocket.md: hold an out-of-order delta 1-2 s before resubscribing
+const POLL_MS = 3000;
+const PING_MS = 240000;
+const LIVE_STATUSES = new Set(["PENDING", "OPEN", "PARTIALLY_FILLED"]);
+
+const encoder = new TextEncoder();
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  wsBase: null,
+  instruments: new Map(),
+  symbol: null,
+  signer: null,
+  ws: null,
+  wsRetry: 0,
+  wsTimer: null,
+  pingTimer: null,
+  pollTimer: null,
+  accountTimer: null,
+  book: null,
+  bookSource: "none",
+  resyncs: 0,
+  trades: [],
+  tradeIds: new Set(),
+};
+
+// -- errors ----------------------------------------------------------------------------------------
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function showError(error, context) {
+  const code = error.code || "ERROR";
+  const box = $("error");
+  box.dataset.code = code;
+  $("error-code").textContent = code;
+  $("error-message").textContent = (context ? context + ": " : "") + (error.message || String(error));
+  box.hidden = false;
+}
+
+function clearError() {
+  const box = $("error");
+  box.hidden = true;
+  delete box.dataset.code;
+}
+
+function notice(text) {
+  $("notice").textContent = text;
+}
+
+// -- REST ------------------------------------------------------------------------------------------
+async function api(method, path, { params, body, signed = false } = {}) {
+  const tgt = target(path, params);
+  const bytes = body === undefined ? null : encoder.encode(JSON.stringify(body));
+  const headers = {};
+  if (bytes !== null) {
+    headers["Content-Type"] = "application/json";
+  }
+  if (signed) {
+    if (state.signer === null) {
+      throw new ApiError(0, "NO_API_KEY", "enter an API key first");
+    }
+    Object.assign(headers, await state.signer.headers(method, tgt, bytes));
+  }
+  let response;
+  try {
+    response = await fetch(tgt, { method, headers, body: bytes, cache: "no-store" });
+  } catch (error) {
+    throw new ApiError(0, "NETWORK_ERROR", String(error));
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    // The API always answers {code, message}; API Gateway's own answers carry only {message}.
+    const code = (data && data.code) || `HTTP_${response.status}`;
+    const message = (data && data.message) || text || response.statusText;
+    throw new ApiError(response.status, code, message);
+  }
+  return data;
+}
+
+// -- rendering helpers ------------------------------------------------------------------------------
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  if (className) {
+    td.className = className;
+  }
+  row.appendChild(td);
+  return td;
+}
+
+function instrument() {
+  return state.instruments.get(state.symbol) || null;
+}
+
+// -- order book -------------------------------------------------------------------------------------
+class BookFollower {
+  constructor(symbol, onGap) {
+    this.symbol = symbol;
+    this.onGap = onGap;
+    this.bids = new Map(); // canonical price -> [price, quantity] as sent
+    this.asks = new Map();
+    this.seq = null;
+    this.early = []; // deltas that overtook the snapshot
+    this.held = []; // deltas after a gap, waiting for the missing range
+    this.gapTimer = null;
+  }
+
+  snapshot(message) {
+    this.bids.clear();
+    this.asks.clear();
+    for (const [price, quantity] of message.bids) {
+      this.set(this.bids, price, quantity);
+    }
+    for (const [price, quantity] of message.asks) {
+      this.set(this.asks, price, quantity);
+    }
+    this.seq = message.seq;
+    const early = this.early.sort((a, b) => a.first_seq - b.first_seq);
+    this.early = [];
+    for (const delta of early) {
+      this.delta(delta);
+    }
+  }
+
+  delta(message) {
+    if (this.seq === null) {
+      this.early.push(message);
+      return;
+    }
+    if (message.seq <= this.seq) {
+      return; // already included (at-least-once delivery)
+    }
+    if (message.first_seq > this.seq + 1) {
+      this.held.push(message);
+      if (this.gapTimer === null) {
+        this.gapTimer = setTimeout(() => {
+          this.gapTimer = null;
+          if (this.held.length > 0) {
+            this.onGap(this);
+          }
+        }, GAP_WAIT_MS);
+      }
+      return;
+    }
+    this.apply(message);
+    this.drain();
+  }
+
+  apply(message) {
+    for (const [side, price, quantity] of message.changes) {
+      this.set(side === "BUY" ? this.bids : this.asks, price, quantity);
+    }
+    this.seq = message.seq;
+  }
+
+  drain() {
+    let progressed = true;
+    while (progressed) {
+      progressed = false;
+      this.held = this.held.filter((delta) => delta.seq > this.seq);
+      this.held.sort((a, b) => a.first_seq - b.first_seq);
+      if (this.held.length > 0 && this.held[0].first_seq <= this.seq + 1) {
+        this.apply(this.held.shift());
+        progressed = true;
+      }
+    }
+    if (this.held.length === 0 && this.gapTimer !== null) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = null;
+    }
+  }
+
+  set(levels, price, quantity) {
+    const key = decimal.canonical(price);
+    if (decimal.isZero(quantity)) {
+      levels.delete(key);
+    } else {
+      levels.set(key, [price, quantity]);
+    }
+  }
+
+  dispose() {
+    if (this.gapTimer !== null) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = null;
+    }
+  }
+
+  levels(side) {
+    const levels = Array.from((side === "BUY" ? this.bids : this.asks).values());
+    levels.sort((a, b) => (side === "BUY" ? decimal.compare(b[0], a[0]) : decimal.compare(a[0], b[0])));
+    return levels;
+  }
+}
+
+function renderBook() {
+  const book = state.book;
+  const bids = book ? book.levels("BUY").slice(0, BOOK_DEPTH) : [];
+  const asks = book ? book.levels("SELL").slice(0, BOOK_DEPTH) : [];
+  const fill = (tbody, levels, side) => {
+    tbody.replaceChildren();
+    for (const [price, quantity] of levels) {
+      const row = document.createElement("tr");
+      row.dataset.price = price;
+      row.dataset.side = side;
+      cell(row, price, "price");
+      cell(row, quantity, "quantity");
+      tbody.appendChild(row);
+    }
+  };
+  fill($("book-asks"), asks.slice().reverse(), "SELL"); // best ask next to the spread
+  fill($("book-bids"), bids, "BUY");
+  const seq = book && book.seq !== null ? book.seq : "-";
+  const source = $("book-source");
+  source.dataset.source = state.bookSource;
+  source.textContent =
+    state.bookSource === "websocket"
+      ? `live (WebSocket), seq ${seq}`
+      : state.bookSource === "rest"
+        ? `REST snapshot, seq ${seq} (enter an API key for live updates)`
+        : "loading";
+  $("book-resyncs").textContent = state.resyncs ? `${state.resyncs} resync(s) after a gap` : "";
+}
+
+function newBook() {
+  if (state.book) {
+    state.book.dispose();
+  }
+  state.book = new BookFollower(state.symbol, (follower) => {
+    if (follower === state.book) {
+      state.resyncs += 1;
+      resubscribeBook();
+    }
+  });
+}
+
+// -- trades -----------------------------------------------------------------------------------------
+function resetTrades() {
+  state.trades = [];
+  state.tradeIds = new Set();
+  renderTrades();
+}
+
+function addTrade(trade) {
+  if (state.tradeIds.has(trade.trade_id)) {
+    return;
+  }
+  state.tradeIds.add(trade.trade_id);
+  state.trades.push(trade);
+  state.trades.sort((a, b) => b.seq - a.seq);
+  state.trades.length = Math.min(state.trades.length, TRADES_SHOWN);
+}
+
+function renderTrades() {
+  const tbody = $("trades");
+  tbody.replaceChildren();
+  for (const trade of state.trades) {
+    const row = document.createElement("tr");
+    row.dataset.tradeId = trade.trade_id;
+    row.className = trade.taker_side === "BUY" ? "buy" : "sell";
+    cell(row, trade.price, "price");
+    cell(row, trade.quantity, "quantity");
+    cell(row, trade.taker_side);
+    cell(row, (trade.time || trade.executed_at || "").replace("T", " ").slice(0, 19));
+    tbody.appendChild(row);
+  }
+}
+
+// -- REST market data (before a key is entered, or while the WebSocket is down) ----------------------
+async function pollMarket() {
+  const symbol = state.symbol;
+  try {
+    const [book, trades] = await Promise.all([
+      api("GET", `/v1/book/${symbol}`, { params: { depth: BOOK_DEPTH } }),
+      api("GET", `/v1/trades/${symbol}`, { params: { limit: TRADES_SHOWN } }),
+    ]);
+    if (symbol !== state.symbol || wsOpen()) {
+      return; // the WebSocket follows the book now
+    }
+    newBook();
+    state.book.snapshot({
+      seq: book.seq,
+      bids: book.bids.map((level) => [level.price, level.quantity]),
+      asks: book.asks.map((level) => [level.price, level.quantity]),
+    });
+    state.bookSource = "rest";
+    for (const trade of trades.trades) {
+      addTrade(trade);
+    }
+    renderBook();
+    renderTrades();
+  } catch (error) {
+    showError(error, "market data");
+  }
+}
+
+function startPolling() {
+  stopPolling();
+  state.bookSource = state.bookSource === "websocket" ? "none" : state.bookSource;
+  pollMarket();
+  state.pollTimer = setInterval(pollMarket, POLL_MS);
+}
+
+function stopPolling() {
+  if (state.pollTimer !== null) {
+    clearInterval(state.pollTimer);
+    state.pollTimer = null;
+  }
+}
+
+// -- WebSocket --------------------------------------------------------------------------------------
+function wsOpen() {
+  return state.ws !== null && state.ws.readyState === WebSocket.OPEN;
+}
+
+function send(message) {
+  if (wsOpen()) {
+    state.ws.send(JSON.stringify(message));
+  }
+}
+
+function setWsStatus(text) {
+  const status = $("ws-status");
+  status.textContent = text;
+  status.dataset.state = text;
+}
+
+function subscribeMarket(symbol) {
+  newBook();
+  send({ action: "subscribe", channel: `book:${symbol}`, id: `book:${symbol}` });
+  send({ action: "subscribe", channel: `trades:${symbol}`, id: `trades:${symbol}` });
+}
+
+function unsubscribeMarket(symbol) {
+  send({ action: "unsubscribe", channel: `book:${symbol}` });
+  send({ action: "unsubscribe", channel: `trades:${symbol}` });
+}
+
+function resubscribeBook() {
+  const channel = `book:${state.symbol}`;
+  send({ action: "unsubscribe", channel });
+  newBook();
+  send({ action: "subscribe", channel, id: channel });
+}
+
+async function connectWs() {
+  disconnectWs();
+  if (state.signer === null) {
+    return;
+  }
+  const signer = state.signer;
+  const url = await signer.wsUrl(state.wsBase);
+  if (signer !== state.signer) {
+    return;
+  }
+  const ws = new WebSocket(url);
+  let opened = false;
+  state.ws = ws;
+  setWsStatus("connecting");
+  ws.onopen = () => {
+    opened = true;
+    state.wsRetry = 0;
+    stopPolling();
+    setWsStatus("live");
+    subscribeMarket(state.symbol);
+    send({ action: "subscribe", channel: "orders", id: "orders" });
+    state.pingTimer = setInterval(() => send({ action: "ping" }), PING_MS);
+  };
+  ws.onmessage = (event) => {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    for (const message of Array.isArray(data) ? data : [data]) {
+      onMessage(message);
+    }
+  };
+  ws.onclose = (event) => {
+    if (state.ws !== ws) {
+      return;
+    }
+    state.ws = null;
+    clearInterval(state.pingTimer);
+    setWsStatus("disconnected");
+    if (!opened && state.wsRetry === 0) {
+      showError(new ApiError(0, "WEBSOCKET_REFUSED", "the WebSocket connect was refused (key, clock?)"));
+    }
+    if (state.bookSource === "websocket") {
+      state.bookSource = "none";
+    }
+    startPolling();
+    const delay = Math.min(30000, 1000 * 2 ** state.wsRetry);
+    state.wsRetry += 1;
+    state.wsTimer = setTimeout(connectWs, delay);
+  };
+}
+
+function disconnectWs() {
+  clearTimeout(state.wsTimer);
+  clearInterval(state.pingTimer);
+  const ws = state.ws;
+  state.ws = null;
+  if (ws) {
+    ws.close();
+  }
+  setWsStatus(state.signer ? "disconnected" : "no API key");
+}
+
+function onMessage(message) {
+  switch (message.type) {
+    case "snapshot":
+      if (message.channel === `book:${state.symbol}` && state.book) {
+        stopPolling();
+        state.bookSource = "websocket";
+        state.book.snapshot(message);
+        renderBook();
+      }
+      break;
+    case "delta":
+      if (message.channel === `book:${state.symbol}` && state.book) {
+        state.book.delta(message); // buffered by the follower until its snapshot arrives
+        renderBook();
+      }
+      break;
+    case "trade":
+      if (message.channel === `trades:${state.symbol}`) {
+        addTrade(message);
+        renderTrades();
+      }
+      break;
+    case "order":
+      onOrderEvent(message);
+      break;
+    case "error":
+      if (message.code === "SERVICE_UNAVAILABLE" && String(message.channel).startsWith("book:")) {
+        setTimeout(resubscribeBook, 1000); // the book moved while its snapshot was read
+      } else if (message.code === "UNAUTHENTICATED") {
+        connectWs();
+      } else {
+        showError(message, `WebSocket ${message.channel || ""}`.trim());
+      }
+      break;
+    default:
+      break; // subscribed, unsubscribed, pong, ticker
+  }
+}
+
+function onOrderEvent(message) {
+  const log = $("order-events");
+  const item = document.createElement("li");
+  item.dataset.event = message.event;
+  item.dataset.orderId = message.order_id;
+  const detail =
+    message.event === "fill"
+      ? `${message.side} ${message.quantity} @ ${message.price} (${message.liquidity})`
+      : message.event === "rejected"
+        ? message.code
+        : message.event === "canceled"
+          ? `${message.reason}, filled ${message.filled_quantity}`
+          : message.status || "";
+  item.textContent = `${message.symbol} ${message.event} ${message.order_id.slice(0, 12)} ${detail}`;
+  log.prepend(item);
+  while (log.children.length > 30) {
+    log.lastChild.remove();
+  }
+  if (message.event === "rejected") {
+    showError({ code: message.code, message: `order ${message.order_id} was rejected by the matcher` });
+  }
+  scheduleAccountRefresh(150);
+}
+
+// -- account: key, balances, open orders ------------------------------------------------------------
+async function useKey(keyId, secret, { quiet = false } = {}) {
+  if (!keyId || !secret) {
+    showError(new ApiError(0, "NO_API_KEY", "enter both the key id and the secret"));
+    return;
+  }
+  state.signer = await Signer.create(keyId, secret);
+  sessionStorage.setItem(KEY_STORAGE, JSON.stringify({ keyId, secret }));
+  $("key-secret").value = "";
+  $("key-id").value = keyId;
+  $("key-status").textContent = `using ${keyId}`;
+  document.body.dataset.key = "set";
+  if (!quiet) {
+    clearError();
+  }
+  state.wsRetry = 0;
+  connectWs();
+  await refreshAccount();
+}
+
+function forgetKey() {
+  sessionStorage.removeItem(KEY_STORAGE);
+  state.signer = null;
+  disconnectWs();
+  $("key-status").textContent = "no key";
+  delete document.body.dataset.key;
+  $("balances").replaceChildren();
+  $("open-orders").replaceChildren();
+  $("order-events").replaceChildren();
+  startPolling();
+}
+
+async function refreshAccount() {
+  if (state.signer === null) {
+    return;
+  }
+  try {
+    const [balances, orders] = await Promise.all([
+      api("GET", "/v1/balances", { signed: true }),
+      api("GET", "/v1/orders", { params: { limit: 100 }, signed: true }),
+    ]);
+    renderBalances(balances.balances);
+    renderOrders(orders.orders.filter((order) => LIVE_STATUSES.has(order.status)));
+  } catch (error) {
+    showError(error, "account");
+  }
+}
+
+function scheduleAccountRefresh(delayMs) {
+  clearTimeout(state.accountTimer);
+  state.accountTimer = setTimeout(refreshAccount, delayMs);
+}
+
+function renderBalances(balances) {
+  const tbody = $("balances");
+  tbody.replaceChildren();
+  for (const balance of balances) {
+    const row = document.createElement("tr");
+    row.dataset.asset = balance.asset;
+    cell(row, balance.asset, "asset");
+    cell(row, balance.available, "available");
+    cell(row, balance.held, "held");
+    cell(row, balance.total, "total");
+    tbody.appendChild(row);
+  }
+}
+
+function renderOrders(orders) {
+  const tbody = $("open-orders");
+  tbody.replaceChildren();
+  for (const order of orders) {
+    const row = document.createElement("tr");
+    row.dataset.orderId = order.order_id;
+    row.dataset.status = order.status;
+    cell(row, order.symbol);
+    cell(row, order.side, order.side === "BUY" ? "buy" : "sell");
+    cell(row, order.type);
+    cell(row, order.price || "market", "price");
+    cell(row, order.quantity, "quantity");
+    cell(row, order.filled_quantity, "filled");
+    cell(row, order.status, "status");
+    const actions = cell(row, "");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "cancel";
+    button.textContent = "Cancel";
+    button.addEventListener("click", () => cancelOrder(order.order_id, button));
+    actions.appendChild(button);
+    tbody.appendChild(row);
+  }
+  $("open-orders-empty").hidden = orders.length > 0;
+}
+
+async function cancelOrder(orderId, button) {
+  button.disabled = true;
+  try {
+    const answer = await api("DELETE", `/v1/orders/${orderId}`, { signed: true });
+    clearError();
+    notice(`cancel requested for ${answer.order_id}`);
+  } catch (error) {
+    showError(error, "cancel");
+    button.disabled = false;
+  }
+  scheduleAccountRefresh(300);
+}
+
+// -- order form -------------------------------------------------------------------------------------
+function orderFromForm() {
+  const type = $("order-type").value;
+  const side = $("order-side").value;
+  const order = { symbol: state.symbol, side, type };
+  const text = (id) => $(id).value.trim();
+  if (type === "LIMIT") {
+    if (text("order-price")) {
+      order.price = text("order-price"); // the exact text the user typed: the API checks the grid
+    }
+    if (text("order-quantity")) {
+      order.quantity = text("order-quantity");
+    }
+    order.post_only = $("order-post-only").checked;
+  } else {
+    if (text("order-quantity")) {
+      order.quantity = text("order-quantity");
+    }
+    if (side === "BUY" && text("order-quote")) {
+      order.quote_amount = text("order-quote");
+    }
+  }
+  order.time_in_force = $("order-tif").value;
+  order.client_order_id = "web-" + crypto.randomUUID().replaceAll("-", "").slice(0, 20);
+  return order;
+}
+
+async function submitOrder(event) {
+  event.preventDefault();
+  const button = $("order-submit");
+  button.disabled = true;
+  try {
+    const order = await api("POST", "/v1/orders", { body: orderFromForm(), signed: true });
+    clearError();
+    notice(`order ${order.order_id} accepted for matching (${order.status})`);
+    $("order-form").dataset.lastOrderId = order.order_id;
+  } catch (error) {
+    showError(error, "order");
+  } finally {
+    button.disabled = false;
+  }
+  scheduleAccountRefresh(100);
+}
+
+function updateForm() {
+  const type = $("order-type").value;
+  const side = $("order-side").value;
+  const market = type === "MARKET";
+  $("order-price").disabled = market;
+  $("order-post-only").disabled = market;
+  $("order-quote").disabled = !(market && side === "BUY");
+  const spec = instrument();
+  if (spec) {
+    $("order-price-unit").textContent = `${spec.quote_asset}, tick ${spec.tick_size}`;
+    $("order-quantity-unit").textContent = `${spec.base_asset}, lot ${spec.lot_size}`;
+    $("order-quote-unit").textContent = spec.quote_asset;
+  }
+  const value = market ? null : decimal.multiply($("order-price").value, $("order-quantity").value);
+  $("order-value").textContent = value && spec ? `value ${value} ${spec.quote_asset}` : "";
+}
+
+// -- symbol -----------------------------------------------------------------------------------------
+function selectSymbol(symbol) {
+  const previous = state.symbol;
+  if (previous === symbol) {
+    return;
+  }
+  state.symbol = symbol;
+  $("symbol-title").textContent = symbol;
+  resetTrades();
+  if (wsOpen()) {
+    if (previous) {
+      unsubscribeMarket(previous);
+    }
+    state.bookSource = "none";
+    subscribeMarket(symbol);
+    api("GET", `/v1/trades/${symbol}`, { params: { limit: TRADES_SHOWN } })
+      .then((answer) => {
+        if (symbol === state.symbol) {
+          answer.trades.forEach(addTrade);
+          renderTrades();
+        }
+      })
+      .catch((error) => showError(error, "trades"));
+  } else {
+    state.bookSource = "none";
+    newBook();
+    startPolling();
+  }
+  renderBook();
+  updateForm();
+}
+
+async function loadConfig() {
+  const fromQuery = new URLSearchParams(location.search).get("ws");
+  if (fromQuery) {
+    return fromQuery;
+  }
+  try {
+    const response = await fetch("/config.json", { cache: "no-store" });
+    if (response.ok) {
+      const config = await response.json();
+      if (config.ws_url) {
+        return config.ws_url;
+      }
+    }
+  } catch {
+    // no config.json (CloudFront): the WebSocket API is at /ws on this origin
+  }
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
+}
+
+async function main() {
+  state.wsBase = await loadConfig();
+  $("ws-url").textContent = state.wsBase;
+  $("order-form").addEventListener("submit", submitOrder);
+  for (const id of ["order-type", "order-side", "order-price", "order-quantity"]) {
+    $(id).addEventListener("input", updateForm);
+  }
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    useKey($("key-id").value.trim(), $("key-secret").value);
+  });
+  $("key-forget").addEventListener("click", forgetKey);
+  $("account-refresh").addEventListener("click", refreshAccount);
+  $("error-close").addEventListener("click", clearError);
+  $("symbol").addEventListener("change", (event) => selectSymbol(event.target.value));
+  try {
+    const answer = await api("GET", "/v1/instruments");
+    for (const spec of answer.instruments) {
+      state.instruments.set(spec.symbol, spec);
+      const option = document.createElement("option");
+      option.value = spec.symbol;
+      option.textContent = spec.symbol + (spec.status === "TRADING" ? "" : ` (${spec.status})`);
+      $("symbol").appendChild(option);
+    }
+  } catch (error) {
+    showError(error, "instruments");
+  }
+  const wanted = new URLSearchParams(location.search).get("symbol");
+  const first = state.instruments.has(wanted) ? wanted : state.instruments.keys().next().value;
+  setWsStatus("no API key");
+  if (first) {
+    $("symbol").value = first;
+    selectSymbol(first);
+  }
+  const stored = sessionStorage.getItem(KEY_STORAGE);
+  if (stored) {
+    try {
+      const { keyId, secret } = JSON.parse(stored);
+      await useKey(keyId, secret, { quiet: true });
+    } catch {
+      sessionStorage.removeItem(KEY_STORAGE);
+    }
+  }
+  setInterval(() => scheduleAccountRefresh(0), 10000);
+  document.body.dataset.ready = "true";
+}
+
+main();

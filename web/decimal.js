@@ -1,0 +1,65 @@
+// Exact decimal strings for prices, quantities and balances: parsed to BigInt + scale, never to
+// JavaScript numbers (floats cannot hold 0.1 or large atom counts exactly).
+
+const DECIMAL = /^(-)?(\d+)(?:\.(\d*))?$/;
+
+/** Parse "30000.50" -> {units: 3000050n, scale: 2}; null when the text is not a plain decimal. */
+export function parse(text) {
+  const match = DECIMAL.exec(String(text).trim());
+  if (match === null) {
+    return null;
+  }
+  const fraction = match[3] || "";
+  const units = BigInt(match[2] + fraction);
+  return { units: match[1] ? -units : units, scale: fraction.length };
+}
+
+function rescale(value, scale) {
+  return value.units * 10n ** BigInt(scale - value.scale);
+}
+
+/** -1, 0 or 1, like a sort comparator; throws on text that is not a decimal. */
+export function compare(a, b) {
+  const x = parse(a);
+  const y = parse(b);
+  if (x === null || y === null) {
+    throw new Error(`not a decimal: ${x === null ? a : b}`);
+  }
+  const scale = Math.max(x.scale, y.scale);
+  const left = rescale(x, scale);
+  const right = rescale(y, scale);
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+export function isZero(text) {
+  const value = parse(text);
+  return value !== null && value.units === 0n;
+}
+
+/** A canonical key for equal values written differently ("1.50" and "1.5"). */
+export function canonical(text) {
+  const value = parse(text);
+  if (value === null) {
+    return String(text);
+  }
+  const text_ = format(value.units, value.scale);
+  return text_.includes(".") ? text_.replace(/0+$/, "").replace(/\.$/, "") : text_;
+}
+
+function format(units, scale) {
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(scale + 1, "0");
+  const whole = scale ? digits.slice(0, -scale) : digits;
+  const fraction = scale ? "." + digits.slice(-scale) : "";
+  return (negative ? "-" : "") + whole + fraction;
+}
+
+/** Exact product of two decimal strings, e.g. an order's value price x quantity. */
+export function multiply(a, b) {
+  const x = parse(a);
+  const y = parse(b);
+  if (x === null || y === null) {
+    return null;
+  }
+  return format(x.units * y.units, x.scale + y.scale);
+}
