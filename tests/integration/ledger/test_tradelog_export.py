@@ -130,3 +130,23 @@ def test_the_admin_command_exports_and_queries_a_day(
         "BTC-USD:1",
         "BTC-USD:2",
     ]
+
+
+def test_export_streams_through_an_autocommit_reader_in_small_fetches(
+    world: World, s3: tuple[Any, str]
+) -> None:
+    # Given the reader-style (autocommit) connection the Lambda uses, and a fetch size of one row
+    import psycopg2
+
+    client, bucket = s3
+    seed(world)
+    reader = psycopg2.connect(world.dsn)
+    reader.set_session(readonly=True, autocommit=True)
+    try:
+        # When the day is exported
+        result = export_day(reader, client, bucket, DAY, fetch_size=1)
+    finally:
+        reader.close()
+    # Then every symbol's file is complete and readable back
+    assert result.counts == {"BTC-USD": 2, "ETH-USD": 1}
+    assert [t["trade_id"] for t in query_day(client, bucket, DAY)] == ["BTC-USD:1", "BTC-USD:2", "ETH-USD:1"]

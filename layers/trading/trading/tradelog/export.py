@@ -61,36 +61,65 @@ def _encode(row: tuple[Any, ...]) -> bytes:
     return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
-def _gzip(lines: list[bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as out:
-        out.writelines(lines)
-    return buffer.getvalue()
+class _SymbolFile:
+    """One symbol's gzip JSON-lines object, compressed while the rows stream in."""
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.count = 0
+        self._buffer = io.BytesIO()
+        self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", mtime=0)  # no timestamp: reproducible
+
+    def add(self, line: bytes) -> None:
+        self._gzip.write(line)
+        self.count += 1
+
+    def close(self) -> bytes:
+        self._gzip.close()
+        return self._buffer.getvalue()
 
 
-def export_day(conn: connection, s3: Any, bucket: str, day: date) -> ExportResult:
-    """Write ``day``'s trades (by ``executed_at``, UTC) to ``bucket``; return what was written."""
+def export_day(conn: connection, s3: Any, bucket: str, day: date, fetch_size: int = 10_000) -> ExportResult:
+    """Write ``day``'s trades (by ``executed_at``, UTC) to ``bucket``; return what was written.
+
+    Rows stream through a server-side cursor (``fetch_size`` at a time) and are compressed as they
+    arrive, so memory holds one symbol's compressed object, not the day's rows.
+    """
     start = datetime.combine(day, time.min, tzinfo=UTC)
-    by_symbol: dict[str, list[bytes]] = {}
-    with conn.cursor() as cur:
+    result = ExportResult(day)
+    files: dict[str, dict[str, Any]] = {}
+
+    def upload(current: _SymbolFile) -> None:
+        body = current.close()
+        key = object_key(day, current.symbol)
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson", ContentEncoding="gzip"
+        )
+        result.counts[current.symbol] = current.count
+        result.keys.append(key)
+        files[key] = {
+            "symbol": current.symbol,
+            "trades": current.count,
+            "sha256": hashlib.sha256(body).hexdigest(),
+        }
+
+    current: _SymbolFile | None = None
+    # WITH HOLD lets the named cursor work on an autocommit (reader) connection too.
+    with conn.cursor(name=f"trade_export_{day:%Y%m%d}", withhold=True) as cur:
+        cur.itersize = fetch_size
         cur.execute(
             f"""SELECT {", ".join(FIELDS)} FROM trades
                 WHERE executed_at >= %s AND executed_at < %s ORDER BY symbol, seq""",  # noqa: S608
             (start, start + timedelta(days=1)),
         )
         for row in cur:
-            by_symbol.setdefault(row[1], []).append(_encode(row))
-    result = ExportResult(day)
-    files = {}
-    for symbol, lines in sorted(by_symbol.items()):
-        body = _gzip(lines)
-        key = object_key(day, symbol)
-        s3.put_object(
-            Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson", ContentEncoding="gzip"
-        )
-        result.counts[symbol] = len(lines)
-        result.keys.append(key)
-        files[key] = {"symbol": symbol, "trades": len(lines), "sha256": hashlib.sha256(body).hexdigest()}
+            if current is None or current.symbol != row[1]:
+                if current is not None:
+                    upload(current)
+                current = _SymbolFile(row[1])
+            current.add(_encode(row))
+    if current is not None:
+        upload(current)
     manifest = {"date": day.isoformat(), "trades": sum(result.counts.values()), "files": files}
     s3.put_object(
         Bucket=bucket,
