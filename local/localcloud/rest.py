@@ -7,9 +7,11 @@ Behaviour copied from API Gateway (REST, Lambda proxy integration):
   error 500; Allow results are cached per identity-source values for the authorizer's TTL and
   checked against each request's method ARN; the authorizer ``context`` reaches the handler as
   ``requestContext.authorizer``;
-* usage-plan throttling: a token bucket per API key (``X-API-Key``, else client IP) with the plan's
-  rate/burst and per-method overrides; 429 ``{"message":"Too Many Requests"}`` with ``Retry-After``
-  (API Gateway itself sends no Retry-After; the runtime adds it for clients' convenience);
+* usage-plan throttling of methods that require an API key: a token bucket per ``X-API-Key`` value
+  with the plan's rate/burst and per-method overrides, applied before the authorizer (API Gateway
+  applies it after); 429 ``{"message":"Too Many Requests"}`` with ``Retry-After`` (API Gateway
+  itself sends no Retry-After; the runtime adds it for clients' convenience); a method that
+  requires a key and gets none answers 403 after the authorizer;
 * a handler error or a malformed proxy result answers ``502 {"message": "Internal server error"}``.
 The API is served at the root (``/v1/...``) like ``sam local start-api``, and also under the stage
 (``/<stage>/v1/...``) like an AWS invoke URL; ``path`` is the resource path either way. Static
@@ -102,8 +104,6 @@ class RestGateway:
         route, path_params = matched
         body = await request.body()
         event = self._event(request, route, path, path_params, body)
-        if route.api_key_required and not request.headers.get(API_KEY_HEADER):
-            return self.gateway_response("INVALID_API_KEY", 403, "Forbidden")
         retry_after = self._throttle(event, route)
         if retry_after > 0:
             return self.gateway_response(
@@ -113,6 +113,8 @@ class RestGateway:
             denied = await run_in_threadpool(self._authorize, self.api.authorizers[route.authorizer], event)
             if denied is not None:
                 return denied
+        if route.api_key_required and not request.headers.get(API_KEY_HEADER):
+            return self.gateway_response("INVALID_API_KEY", 403, "Forbidden")
         return await run_in_threadpool(self._invoke, route, event)
 
     def _match(self, method: str, path: str) -> tuple[RestRoute, dict[str, str]] | None:
@@ -219,8 +221,11 @@ class RestGateway:
 
     # -- usage plans -----------------------------------------------------------------------------
     def _throttle(self, event: Mapping[str, Any], route: RestRoute) -> float:
+        # Usage plans meter API keys, so only methods that require one are throttled by a plan.
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        client = headers.get(API_KEY_HEADER) or event["requestContext"]["identity"]["sourceIp"]
+        client = headers.get(API_KEY_HEADER)
+        if not route.api_key_required or not client:
+            return 0.0
         wait = 0.0
         plans = [p for p in self.api.usage_plans if p.logical_id == self.key_plans.get(client)]
         for plan in plans or list(self.api.usage_plans[:1]):
