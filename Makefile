@@ -62,7 +62,7 @@ typecheck: setup
 	$(BIN)/mypy layers/trading/trading matcher/matcher_service local/localcloud
 
 bench: setup
-	$(BIN)/python -m bench.engine_bench
+	$(BIN)/python -m bench
 
 lock:
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv

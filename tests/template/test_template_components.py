@@ -514,6 +514,8 @@ def test_alarms_cover_dlqs_matcher_lag_api_errors_latency_and_reconciliation(
     assert watching("5XXError") and watching("Latency")[0]["ExtendedStatistic"] == "p99"
     (mismatch,) = watching("ReconciliationMismatches")
     assert mismatch["Namespace"] == "Trading" and mismatch["Threshold"] == 0
+    (settlement_failures,) = watching("SettlementFailures")
+    assert settlement_failures["Dimensions"] == [{"Name": "service", "Value": "settle"}]
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
     assert resources["Dashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
 
