@@ -1,12 +1,12 @@
 // The trading UI: market data over the WebSocket API (REST snapshots until a key is entered),
 // and signed REST calls for balances, orders and cancels. docs/web.md describes it.
 import * as decimal from "./decimal.js";
+import { BookFollower } from "./book.js";
 import { Signer, target } from "./signing.js";
 
 const KEY_STORAGE = "trading.apiKey"; // sessionStorage only: gone when the tab closes
 const BOOK_DEPTH = 15;
 const TRADES_SHOWN = 50;
-const GAP_WAIT_MS = 1500; // docs/websocket.md: hold an out-of-order delta 1-2 s before resubscribing
 const POLL_MS = 3000;
 const PING_MS = 240000;
 const LIVE_STATUSES = new Set(["PENDING", "OPEN", "PARTIALLY_FILLED"]);
@@ -28,6 +28,7 @@ const state = {
   book: null,
   bookSource: "none",
   resyncs: 0,
+  snapshots: 0, // book snapshots received over the WebSocket
   trades: [],
   tradeIds: new Set(),
 };
@@ -112,106 +113,6 @@ function instrument() {
 }
 
 // -- order book -------------------------------------------------------------------------------------
-class BookFollower {
-  constructor(symbol, onGap) {
-    this.symbol = symbol;
-    this.onGap = onGap;
-    this.bids = new Map(); // canonical price -> [price, quantity] as sent
-    this.asks = new Map();
-    this.seq = null;
-    this.early = []; // deltas that overtook the snapshot
-    this.held = []; // deltas after a gap, waiting for the missing range
-    this.gapTimer = null;
-  }
-
-  snapshot(message) {
-    this.bids.clear();
-    this.asks.clear();
-    for (const [price, quantity] of message.bids) {
-      this.set(this.bids, price, quantity);
-    }
-    for (const [price, quantity] of message.asks) {
-      this.set(this.asks, price, quantity);
-    }
-    this.seq = message.seq;
-    const early = this.early.sort((a, b) => a.first_seq - b.first_seq);
-    this.early = [];
-    for (const delta of early) {
-      this.delta(delta);
-    }
-  }
-
-  delta(message) {
-    if (this.seq === null) {
-      this.early.push(message);
-      return;
-    }
-    if (message.seq <= this.seq) {
-      return; // already included (at-least-once delivery)
-    }
-    if (message.first_seq > this.seq + 1) {
-      this.held.push(message);
-      if (this.gapTimer === null) {
-        this.gapTimer = setTimeout(() => {
-          this.gapTimer = null;
-          if (this.held.length > 0) {
-            this.onGap(this);
-          }
-        }, GAP_WAIT_MS);
-      }
-      return;
-    }
-    this.apply(message);
-    this.drain();
-  }
-
-  apply(message) {
-    for (const [side, price, quantity] of message.changes) {
-      this.set(side === "BUY" ? this.bids : this.asks, price, quantity);
-    }
-    this.seq = message.seq;
-  }
-
-  drain() {
-    let progressed = true;
-    while (progressed) {
-      progressed = false;
-      this.held = this.held.filter((delta) => delta.seq > this.seq);
-      this.held.sort((a, b) => a.first_seq - b.first_seq);
-      if (this.held.length > 0 && this.held[0].first_seq <= this.seq + 1) {
-        this.apply(this.held.shift());
-        progressed = true;
-      }
-    }
-    if (this.held.length === 0 && this.gapTimer !== null) {
-      clearTimeout(this.gapTimer);
-      this.gapTimer = null;
-    }
-  }
-
-  set(levels, price, quantity) {
-    const key = decimal.canonical(price);
-    if (decimal.isZero(quantity)) {
-      levels.delete(key);
-    } else {
-      levels.set(key, [price, quantity]);
-    }
-  }
-
-  dispose() {
-    if (this.gapTimer !== null) {
-      clearTimeout(this.gapTimer);
-      this.gapTimer = null;
-    }
-  }
-
-  levels(side) {
-    const levels = Array.from((side === "BUY" ? this.bids : this.asks).values());
-    levels.sort((a, b) => (side === "BUY" ? decimal.compare(b[0], a[0]) : decimal.compare(a[0], b[0])));
-    return levels;
-  }
-}
-
 function renderBook() {
   const book = state.book;
   const bids = book ? book.levels("BUY").slice(0, BOOK_DEPTH) : [];
@@ -232,6 +133,7 @@ function renderBook() {
   const seq = book && book.seq !== null ? book.seq : "-";
   const source = $("book-source");
   source.dataset.source = state.bookSource;
+  source.dataset.seq = String(seq);
   source.textContent =
     state.bookSource === "websocket"
       ? `live (WebSocket), seq ${seq}`
@@ -248,7 +150,8 @@ function newBook() {
   state.book = new BookFollower(state.symbol, (follower) => {
     if (follower === state.book) {
       state.resyncs += 1;
-      resubscribeBook();
+      resubscribeBook(); // a gap that did not fill: a fresh snapshot
+      renderBook();
     }
   });
 }
@@ -432,6 +335,7 @@ function onMessage(message) {
     case "snapshot":
       if (message.channel === `book:${state.symbol}` && state.book) {
         stopPolling();
+        state.snapshots += 1;
         state.bookSource = "websocket";
         state.book.snapshot(message);
         renderBook();
@@ -754,5 +658,8 @@ async function main() {
   setInterval(() => scheduleAccountRefresh(0), 10000);
   document.body.dataset.ready = "true";
 }
+
+// For the browser console and the e2e tests: the state and the WebSocket message handler.
+window.tradingUi = { state, onMessage };
 
 main();

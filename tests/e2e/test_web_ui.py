@@ -338,3 +338,76 @@ def test_an_off_grid_price_shows_the_api_error_code(
     expect(page.locator("#error-message")).not_to_be_empty()
     assert _live_orders(me) == []
     assert balances(me)["USD"] == ("1000000.000000", ZERO_USD)
+
+
+def test_book_follower_buffers_ignores_repeats_and_reports_an_unfilled_gap(page: Page) -> None:
+    # Given the page's book follower with a short gap wait
+    # When deltas arrive early, repeated, out of order, and finally with a gap that never fills
+    result = page.evaluate(
+        """async () => {
+            const { BookFollower } = await import("/book.js");
+            const gaps = [];
+            const book = new BookFollower("BTC-USD", () => gaps.push(book.seq), 50);
+            const delta = (first, last, changes) => ({ first_seq: first, seq: last, changes });
+            const levels = () => ({ bids: book.levels("BUY"), asks: book.levels("SELL") });
+            book.delta(delta(11, 12, [["BUY", "10.00", "2.0000"]]));           // overtakes the snapshot
+            book.snapshot({ seq: 10, bids: [["9.00", "1.0000"]], asks: [["11.00", "1.0000"]] });
+            const afterSnapshot = { seq: book.seq, ...levels() };
+            book.delta(delta(12, 12, [["BUY", "10.00", "5.0000"]]));           // repeat: ignored
+            book.delta(delta(14, 14, [["SELL", "11.00", "0.0000"]]));          // ahead of 13: held
+            const held = book.seq;
+            book.delta(delta(13, 13, [["SELL", "12.00", "3.0000"]]));          // fills the gap
+            const filled = { seq: book.seq, ...levels() };
+            book.delta(delta(20, 21, [["BUY", "8.00", "1.0000"]]));            // 15..19 never come
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            return { afterSnapshot, held, filled, gaps };
+        }"""
+    )
+
+    # Then the snapshot absorbed the early delta, the gap inside the wait healed itself,
+    # and only the range that never arrived was reported (once)
+    assert result["afterSnapshot"] == {
+        "seq": 12,
+        "bids": [["10.00", "2.0000"], ["9.00", "1.0000"]],
+        "asks": [["11.00", "1.0000"]],
+    }
+    assert result["held"] == 12
+    assert result["filled"] == {
+        "seq": 14,
+        "bids": [["10.00", "2.0000"], ["9.00", "1.0000"]],
+        "asks": [["12.00", "3.0000"]],
+    }
+    assert result["gaps"] == [14]
+
+
+def test_a_seq_gap_on_the_live_book_resubscribes_for_a_fresh_snapshot(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given the page follows the live book, which has a known resting bid
+    maker = _trader(local_runtime, traders)
+    price = _quiet_price(maker.client)
+    quantity = _quantity(price)
+    placed = maker.client.place_order(symbol=SYMBOL, side="BUY", type="LIMIT", price=price, quantity=quantity)
+    assert placed.status_code == 201, placed.text
+    alice = next(key for key in local_runtime.seeded if key.account_id == "alice")
+    _use_key(page, alice.key_id, alice.secret)
+    level = page.locator(f'#book-bids tr[data-price="{price}"]')
+    expect(level.locator("td.quantity")).to_have_text(quantity)
+    seq = int(page.locator("#book-source").get_attribute("data-seq") or "0")
+    snapshots = page.evaluate("window.tradingUi.state.snapshots")
+
+    # When a delta arrives whose range starts far beyond the last seq (the range before it is lost)
+    page.evaluate(
+        """([seq, symbol]) => window.tradingUi.onMessage({
+            type: "delta", channel: `book:${symbol}`, first_seq: seq + 1000, seq: seq + 1000,
+            changes: [["BUY", "0.01", "9.0000"]],
+        })""",
+        [seq, SYMBOL],
+    )
+
+    # Then the page resubscribes: a fresh snapshot, without the unverifiable change
+    expect(page.locator("#book-resyncs")).to_contain_text("1 resync")
+    page.wait_for_function("n => window.tradingUi.state.snapshots > n", arg=snapshots, timeout=WAIT_MS)
+    expect(page.locator("#book-source")).to_have_attribute("data-source", "websocket")
+    expect(level.locator("td.quantity")).to_have_text(quantity)
+    expect(page.locator('#book-bids tr[data-price="0.01"]')).to_have_count(0)
