@@ -11,7 +11,8 @@ Behaviour copied from API Gateway (REST, Lambda proxy integration):
   with the plan's rate/burst and per-method overrides, applied before the authorizer (API Gateway
   applies it after); 429 ``{"message":"Too Many Requests"}`` with ``Retry-After`` (API Gateway
   itself sends no Retry-After; the runtime adds it for clients' convenience); a method that
-  requires a key and gets none answers 403 after the authorizer;
+  requires a key and gets none answers 403 after the authorizer; the plan's quota (per UTC day,
+  week or month) answers 429 ``QUOTA_EXCEEDED`` once used up;
 * a handler error or a malformed proxy result answers ``502 {"message": "Internal server error"}``.
 The API is served at the root (``/v1/...``) like ``sam local start-api``, and also under the stage
 (``/<stage>/v1/...``) like an AWS invoke URL; ``path`` is the resource path either way. Static
@@ -40,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from localcloud.app_model import Authorizer, RestApi, RestRoute, Throttle
+from localcloud.app_model import Authorizer, RestApi, RestRoute, UsagePlan
 from localcloud.lambdas import FunctionError, LambdaRunner
 from localcloud.throttle import Throttler
 
@@ -80,6 +81,7 @@ class RestGateway:
         # API Gateway ties an API key to one usage plan; keys registered locally (seeding, tests)
         # name their plan here, any other key gets the template's first plan.
         self.key_plans: dict[str, str] = {}
+        self._quota_used: dict[tuple[str, str, int, int], int] = {}
         self._auth_cache: dict[tuple[str, tuple[str, ...]], _CachedPolicy] = {}
         self._auth_lock = threading.Lock()
 
@@ -104,11 +106,9 @@ class RestGateway:
         route, path_params = matched
         body = await request.body()
         event = self._event(request, route, path, path_params, body)
-        retry_after = self._throttle(event, route)
-        if retry_after > 0:
-            return self.gateway_response(
-                "THROTTLED", 429, "Too Many Requests", {"Retry-After": str(max(1, math.ceil(retry_after)))}
-            )
+        limited = self._usage_plan_limit(event, route)
+        if limited is not None:
+            return limited
         if route.authorizer is not None:
             denied = await run_in_threadpool(self._authorize, self.api.authorizers[route.authorizer], event)
             if denied is not None:
@@ -220,24 +220,56 @@ class RestGateway:
         return response
 
     # -- usage plans -----------------------------------------------------------------------------
-    def _throttle(self, event: Mapping[str, Any], route: RestRoute) -> float:
-        # Usage plans meter API keys, so only methods that require one are throttled by a plan.
+    def _plan(self, event: Mapping[str, Any], route: RestRoute) -> tuple[str, UsagePlan] | None:
+        """The API key and its usage plan; plans meter keys, so only methods requiring one."""
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         client = headers.get(API_KEY_HEADER)
-        if not route.api_key_required or not client:
+        if not route.api_key_required or not client or not self.api.usage_plans:
+            return None
+        named = [p for p in self.api.usage_plans if p.logical_id == self.key_plans.get(client)]
+        return client, (named or list(self.api.usage_plans))[0]
+
+    def _usage_plan_limit(self, event: Mapping[str, Any], route: RestRoute) -> Response | None:
+        retry_after = self._throttle(event, route)
+        if retry_after > 0:
+            headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
+            return self.gateway_response("THROTTLED", 429, "Too Many Requests", headers)
+        if self._quota_exceeded(event, route):
+            return self.gateway_response("QUOTA_EXCEEDED", 429, "Limit Exceeded")
+        return None
+
+    def _throttle(self, event: Mapping[str, Any], route: RestRoute) -> float:
+        """Seconds to wait before the key may call again (0: go ahead)."""
+        found = self._plan(event, route)
+        if found is None:
             return 0.0
-        wait = 0.0
-        plans = [p for p in self.api.usage_plans if p.logical_id == self.key_plans.get(client)]
-        for plan in plans or list(self.api.usage_plans[:1]):
-            scopes: list[tuple[str, Throttle]] = []
-            method_key = f"{route.path}/{route.method}"
-            if method_key in plan.method_throttles:
-                scopes.append((f"{plan.logical_id}:{method_key}", plan.method_throttles[method_key]))
-            elif plan.throttle is not None:
-                scopes.append((plan.logical_id, plan.throttle))
-            for scope, throttle in scopes:
-                wait = max(wait, self.throttler.check(client, scope, throttle))
-        return wait
+        client, plan = found
+        method_key = f"{route.path}/{route.method}"
+        if method_key in plan.method_throttles:
+            return self.throttler.check(
+                client, f"{plan.logical_id}:{method_key}", plan.method_throttles[method_key]
+            )
+        if plan.throttle is not None:
+            return self.throttler.check(client, plan.logical_id, plan.throttle)
+        return 0.0
+
+    def _quota_exceeded(self, event: Mapping[str, Any], route: RestRoute) -> bool:
+        """Count the request against the plan's quota (DAY/WEEK/MONTH, UTC); True once used up."""
+        found = self._plan(event, route)
+        if found is None:
+            return False
+        client, plan = found
+        if plan.quota_limit is None:
+            return False
+        now = time.gmtime()
+        period = {"DAY": now.tm_yday, "WEEK": int(time.strftime("%W", now)), "MONTH": now.tm_mon}
+        key = (client, plan.logical_id, now.tm_year, period.get(str(plan.quota_period).upper(), now.tm_yday))
+        with self._auth_lock:
+            used = self._quota_used.get(key, 0)
+            if used >= plan.quota_limit:
+                return True
+            self._quota_used[key] = used + 1
+        return False
 
     # -- authorizer ------------------------------------------------------------------------------
     def _authorize(self, authorizer: Authorizer, event: dict[str, Any]) -> Response | None:

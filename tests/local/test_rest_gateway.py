@@ -143,3 +143,13 @@ def test_an_aws_style_url_with_the_stage_reaches_the_same_route(test_runtime):
     # Then it is the same route, and the event's path is the resource path
     assert response.status_code == 200
     assert response.json()["path"] == "/v1/public"
+
+
+def test_a_key_over_its_plan_quota_gets_quota_exceeded(test_runtime):
+    # Given a key on the template's QuotaPlan (3 requests a day)
+    key = f"allow-{uuid.uuid4().hex}"
+    test_runtime.rest.key_plans[key] = "QuotaPlan"
+    # When it makes five calls
+    statuses = [_get(test_runtime, "/v1/echo/q", key).status_code for _ in range(5)]
+    # Then the quota runs out after three
+    assert statuses == [200, 200, 200, 429, 429]
