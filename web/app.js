@@ -49,6 +49,7 @@ function showError(error, context) {
   $("error-code").textContent = code;
   $("error-message").textContent = (context ? context + ": " : "") + (error.message || String(error));
   box.hidden = false;
+  notice("");
 }
 
 function clearError() {
@@ -183,7 +184,7 @@ function renderTrades() {
     cell(row, trade.price, "price");
     cell(row, trade.quantity, "quantity");
     cell(row, trade.taker_side);
-    cell(row, (trade.time || trade.executed_at || "").replace("T", " ").slice(0, 19));
+    cell(row, (trade.time || trade.executed_at || "").slice(11, 19)); // HH:MM:SS UTC
     tbody.appendChild(row);
   }
 }
