@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from trading.api.openapi import resolver
+from trading.api.app import resolver
 from trading.api.routes import market_data as routes
 
 logger = Logger()

@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from trading.api import wiring
-from trading.api.openapi import resolver
+from trading.api.app import resolver
 from trading.api.routes import place_order as routes
 
 logger = Logger()

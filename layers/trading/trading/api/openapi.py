@@ -10,10 +10,9 @@ from functools import cache
 from typing import Any
 
 import orjson
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
-from trading.api.errors import install
+from trading.api.app import resolver
 from trading.api.routes import account_queries, amend_order, cancel_order, market_data, place_order
 
 TITLE = "Trading REST API"
@@ -25,15 +24,6 @@ ROUTERS = (
     account_queries.router,
     market_data.router,
 )
-
-
-def resolver(*routers: Any) -> APIGatewayRestResolver:
-    """A Powertools REST resolver with validation, the error mapping and the given route groups."""
-    app = APIGatewayRestResolver(enable_validation=True)
-    install(app)
-    for router in routers:
-        app.include_router(router)
-    return app
 
 
 @cache
