@@ -81,7 +81,11 @@ class _Server:
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets-sansio"
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind; start() reports it
+            self.server.run()
 
     def start(self, timeout_s: float = 10.0) -> None:
         self.thread.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from pathlib import Path
 
@@ -53,3 +54,20 @@ def test_dynamodb_items_and_postgresql_rows_survive_a_restart(tmp_path):
             assert cur.fetchall() == [(marker,)]
     finally:
         second.stop()
+
+
+def test_a_failed_start_leaves_no_postgres_behind(tmp_path):
+    # Given the REST port is taken by someone else
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    runtime = _runtime(tmp_path / "data", f"busy-{uuid.uuid4().hex[:6]}")
+    runtime.rest_port = busy.getsockname()[1]
+    try:
+        # When the runtime starts
+        with pytest.raises(RuntimeError, match="port in use"):
+            runtime.start()
+    finally:
+        busy.close()
+    # Then the PostgreSQL it had started is stopped again
+    assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists()
