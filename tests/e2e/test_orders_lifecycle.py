@@ -141,3 +141,21 @@ def test_cancel_cancel_all_and_amend(runtime: Any) -> None:
     for order in orders:
         assert wait_status(buyer, order["order_id"], "CANCELED") == "CANCELED"
     wait_for(lambda: balances(buyer)["USD"] == ("1000.000000", "0.000000"))
+
+
+def test_amending_the_quantity_down_keeps_time_priority(runtime: Any) -> None:
+    # Given two sells at one price, the first one older
+    first_seller, second_seller = trader(runtime, ETH="1"), trader(runtime, ETH="1")
+    buyer = trader(runtime, USD="10000")
+    first = place(first_seller, side="SELL", type="LIMIT", price="3300.00", quantity="0.200")
+    wait_status(first_seller, first["order_id"], "OPEN")
+    second = place(second_seller, side="SELL", type="LIMIT", price="3300.00", quantity="0.200")
+    wait_status(second_seller, second["order_id"], "OPEN")
+    # When the older one reduces its quantity and a buyer takes exactly that much
+    assert first_seller.client.amend_order(first["order_id"], quantity="0.100").status_code == 202
+    wait_for(lambda: decode(first_seller.client.get_order(first["order_id"]))["quantity"] == "0.100")
+    take = place(buyer, side="BUY", type="LIMIT", price="3300.00", quantity="0.100", time_in_force="IOC")
+    # Then the older (amended) order is filled first and the younger one is untouched
+    assert wait_status(buyer, take["order_id"], "FILLED") == "FILLED"
+    assert wait_status(first_seller, first["order_id"], "FILLED") == "FILLED"
+    assert decode(second_seller.client.get_order(second["order_id"]))["status"] == "OPEN"
