@@ -57,5 +57,5 @@ def test_a_throttled_key_gets_429_with_retry_after(local_runtime):
     # Then the excess is throttled with the template's THROTTLED gateway response and Retry-After
     throttled = [r for r in responses if r.status_code == 429]
     assert throttled, [r.status_code for r in responses]
-    assert throttled[0].json()["code"] == "THROTTLED"
+    assert throttled[0].json()["code"] == "RATE_LIMITED"
     assert int(throttled[0].headers["Retry-After"]) >= 1

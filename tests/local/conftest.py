@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def test_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+def demo_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     runtime = LocalRuntime(
         tmp_path_factory.mktemp("localcloud") / "data",
         rest_port=0,

@@ -26,12 +26,12 @@ def _eventually(probe, timeout_s=30.0, interval_s=0.2):
         time.sleep(interval_s)
 
 
-def test_a_poison_message_lands_in_the_dlq_after_max_receive_count(test_runtime):
+def test_a_poison_message_lands_in_the_dlq_after_max_receive_count(demo_runtime):
     # Given the work queue (maxReceiveCount 2, visibility 1 s) consumed by a function that reports
     # "poison" as a failed batch item
-    sqs = _client(test_runtime, "sqs")
-    queue_url = test_runtime.physical_ids["WorkQueue"]
-    dlq_url = test_runtime.physical_ids["WorkDeadLetterQueue"]
+    sqs = _client(demo_runtime, "sqs")
+    queue_url = demo_runtime.physical_ids["WorkQueue"]
+    dlq_url = demo_runtime.physical_ids["WorkDeadLetterQueue"]
     good = uuid.uuid4().hex
     # When a good and a poison message are sent
     sqs.send_message(QueueUrl=queue_url, MessageBody=good)
@@ -48,19 +48,19 @@ def test_a_poison_message_lands_in_the_dlq_after_max_receive_count(test_runtime)
     assert int(dead[0]["Attributes"]["ApproximateReceiveCount"]) >= 2
     # And the good message of the same batch was processed once and deleted
     table = boto3.resource(
-        "dynamodb", endpoint_url=test_runtime.moto.endpoint, region_name="us-east-1"
-    ).Table(test_runtime.physical_ids["EventsTable"])
+        "dynamodb", endpoint_url=demo_runtime.moto.endpoint, region_name="us-east-1"
+    ).Table(demo_runtime.physical_ids["EventsTable"])
     assert table.get_item(Key={"pk": f"sqs#{good}"}).get("Item") is not None
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
-def test_an_eventbridge_rule_starts_the_state_machine_and_its_execution_succeeds(test_runtime):
+def test_an_eventbridge_rule_starts_the_state_machine_and_its_execution_succeeds(demo_runtime):
     # Given the template's rule (source test.source, detail-type Happened) -> Workflow
-    events = _client(test_runtime, "events")
-    sfn = _client(test_runtime, "stepfunctions")
-    machine_arn = test_runtime.physical_ids["Workflow"]
+    events = _client(demo_runtime, "events")
+    sfn = _client(demo_runtime, "stepfunctions")
+    machine_arn = demo_runtime.physical_ids["Workflow"]
     marker = uuid.uuid4().hex
     # When a matching event is put on the bus (moto alone fails PutEvents for this target)
     answer = events.put_events(
@@ -69,7 +69,7 @@ def test_an_eventbridge_rule_starts_the_state_machine_and_its_execution_succeeds
                 "Source": "test.source",
                 "DetailType": "Happened",
                 "Detail": json.dumps({"marker": marker}),
-                "EventBusName": f"{test_runtime.stack_name}-bus",
+                "EventBusName": f"{demo_runtime.stack_name}-bus",
             }
         ]
     )
@@ -88,58 +88,58 @@ def test_an_eventbridge_rule_starts_the_state_machine_and_its_execution_succeeds
     assert described["status"] == "SUCCEEDED"
     output = json.loads(described["output"])
     assert output["step"]["detail"] == {"marker": marker}
-    assert output["step"]["function_name"] == test_runtime.functions["StepFunction"].name
+    assert output["step"]["function_name"] == demo_runtime.functions["StepFunction"].name
 
 
-def test_the_lambda_invoke_api_runs_the_real_handler(test_runtime):
+def test_the_lambda_invoke_api_runs_the_real_handler(demo_runtime):
     # Given the moto endpoint's Lambda API
-    lambda_client = _client(test_runtime, "lambda")
+    lambda_client = _client(demo_runtime, "lambda")
     # When a function of the template is invoked by name
     answer = lambda_client.invoke(
-        FunctionName=test_runtime.functions["StepFunction"].name, Payload=json.dumps({"detail": {"x": 1}})
+        FunctionName=demo_runtime.functions["StepFunction"].name, Payload=json.dumps({"detail": {"x": 1}})
     )
     # Then the in-process handler answered
     assert json.loads(answer["Payload"].read()) == {
         "detail": {"x": 1},
-        "function_name": test_runtime.functions["StepFunction"].name,
+        "function_name": demo_runtime.functions["StepFunction"].name,
     }
     assert "FunctionError" not in answer
 
 
-def test_a_handler_exception_is_an_unhandled_function_error(test_runtime):
+def test_a_handler_exception_is_an_unhandled_function_error(demo_runtime):
     # Given an event the echo handler cannot read
-    lambda_client = _client(test_runtime, "lambda")
+    lambda_client = _client(demo_runtime, "lambda")
     # When it is invoked through the API
-    answer = lambda_client.invoke(FunctionName=test_runtime.functions["EchoFunction"].name, Payload=b"{}")
+    answer = lambda_client.invoke(FunctionName=demo_runtime.functions["EchoFunction"].name, Payload=b"{}")
     # Then the error comes back the way Lambda reports it
     assert answer["FunctionError"] == "Unhandled"
     assert json.loads(answer["Payload"].read())["errorType"] == "KeyError"
 
 
-def test_a_schedule_can_be_triggered_now(test_runtime):
+def test_a_schedule_can_be_triggered_now(demo_runtime):
     # Given the template's rate(1 day) schedule on the echo function
     # When a test triggers it by the function's logical id
-    results = test_runtime.trigger_schedule("EchoFunction")
+    results = demo_runtime.trigger_schedule("EchoFunction")
     # Then the function received a scheduled event
     assert results == [{"scheduled": True, "detail_type": "Scheduled Event"}]
 
 
-def test_triggering_an_unknown_schedule_is_an_error(test_runtime):
+def test_triggering_an_unknown_schedule_is_an_error(demo_runtime):
     with pytest.raises(KeyError):
-        test_runtime.trigger_schedule("NoSuchFunction")
+        demo_runtime.trigger_schedule("NoSuchFunction")
 
 
-def test_invoking_a_function_that_raises_surfaces_a_function_error(test_runtime):
+def test_invoking_a_function_that_raises_surfaces_a_function_error(demo_runtime):
     with pytest.raises(FunctionError) as raised:
-        test_runtime.invoke("EchoFunction", {})
+        demo_runtime.invoke("EchoFunction", {})
     assert raised.value.payload["errorType"] == "KeyError"
 
 
-def test_a_dynamodb_stream_feeds_its_function_and_retries_a_reported_failure(test_runtime):
+def test_a_dynamodb_stream_feeds_its_function_and_retries_a_reported_failure(demo_runtime):
     # Given the stream table consumed by a function that fails the first delivery of "fail_once" items
-    dynamodb = boto3.resource("dynamodb", endpoint_url=test_runtime.moto.endpoint, region_name="us-east-1")
-    source = dynamodb.Table(test_runtime.physical_ids["StreamTable"])
-    events = dynamodb.Table(test_runtime.physical_ids["EventsTable"])
+    dynamodb = boto3.resource("dynamodb", endpoint_url=demo_runtime.moto.endpoint, region_name="us-east-1")
+    source = dynamodb.Table(demo_runtime.physical_ids["StreamTable"])
+    events = dynamodb.Table(demo_runtime.physical_ids["EventsTable"])
     plain, flaky = uuid.uuid4().hex, uuid.uuid4().hex
     # When two items are written
     source.put_item(Item={"pk": plain})
@@ -153,18 +153,18 @@ def test_a_dynamodb_stream_feeds_its_function_and_retries_a_reported_failure(tes
     assert events.get_item(Key={"pk": f"failed#{flaky}"}).get("Item") is not None
 
 
-def test_an_eventbridge_rule_invokes_a_lambda_target(test_runtime):
+def test_an_eventbridge_rule_invokes_a_lambda_target(demo_runtime):
     # Given the template's rule (detail-type Pinged) -> ListenerFunction
-    events = _client(test_runtime, "events")
-    dynamodb = boto3.resource("dynamodb", endpoint_url=test_runtime.moto.endpoint, region_name="us-east-1")
-    table = dynamodb.Table(test_runtime.physical_ids["EventsTable"])
+    events = _client(demo_runtime, "events")
+    dynamodb = boto3.resource("dynamodb", endpoint_url=demo_runtime.moto.endpoint, region_name="us-east-1")
+    table = dynamodb.Table(demo_runtime.physical_ids["EventsTable"])
     marker = uuid.uuid4().hex
     # When a matching event is put on the bus
     entry = {
         "Source": "test.source",
         "DetailType": "Pinged",
         "Detail": json.dumps({"marker": marker}),
-        "EventBusName": f"{test_runtime.stack_name}-bus",
+        "EventBusName": f"{demo_runtime.stack_name}-bus",
     }
     assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
     # Then the function was invoked (asynchronously) with the event

@@ -26,9 +26,9 @@ async def _echo_roundtrip(url: str, message: dict) -> dict:
         return json.loads(await asyncio.wait_for(ws.recv(), 10))
 
 
-def test_a_route_selected_by_action_answers_through_connections(test_runtime):
+def test_a_route_selected_by_action_answers_through_connections(demo_runtime):
     # Given a client connected with the query string its $connect accepts
-    url = f"{test_runtime.urls.ws}/?token=ok"
+    url = f"{demo_runtime.urls.ws}/?token=ok"
     # When it sends {"action": "echo"} (route selection $request.body.action)
     reply = asyncio.run(_echo_roundtrip(url, {"action": "echo", "n": 1}))
     # Then the route's function pushed the answer back through the @connections endpoint
@@ -36,10 +36,10 @@ def test_a_route_selected_by_action_answers_through_connections(test_runtime):
     assert reply["connection_id"]
 
 
-def test_connect_is_refused_when_the_connect_function_answers_non_2xx(test_runtime):
+def test_connect_is_refused_when_the_connect_function_answers_non_2xx(demo_runtime):
     # Given a query string the $connect function rejects
     async def connect():
-        async with websockets.connect(f"{test_runtime.urls.ws}/?token=wrong", open_timeout=10):
+        async with websockets.connect(f"{demo_runtime.urls.ws}/?token=wrong", open_timeout=10):
             pass
 
     # When a client connects
@@ -49,19 +49,19 @@ def test_connect_is_refused_when_the_connect_function_answers_non_2xx(test_runti
     assert refused.value.response.status_code == 403
 
 
-def test_an_action_without_route_or_default_gets_forbidden(test_runtime):
+def test_an_action_without_route_or_default_gets_forbidden(demo_runtime):
     # Given the test template has no $default route
     # When an unknown action is sent
-    reply = asyncio.run(_echo_roundtrip(f"{test_runtime.urls.ws}/?token=ok", {"action": "nope"}))
+    reply = asyncio.run(_echo_roundtrip(f"{demo_runtime.urls.ws}/?token=ok", {"action": "nope"}))
     # Then API Gateway's message comes back
     assert reply["message"] == "Forbidden"
 
 
-def test_connections_delivers_to_a_connected_client_and_410_for_a_gone_one(test_runtime):
-    management = _management(test_runtime)
+def test_connections_delivers_to_a_connected_client_and_410_for_a_gone_one(demo_runtime):
+    management = _management(demo_runtime)
 
     async def scenario():
-        async with websockets.connect(f"{test_runtime.urls.ws}/?token=ok", open_timeout=10) as ws:
+        async with websockets.connect(f"{demo_runtime.urls.ws}/?token=ok", open_timeout=10) as ws:
             await ws.send(json.dumps({"action": "echo"}))
             connection_id = json.loads(await asyncio.wait_for(ws.recv(), 10))["connection_id"]
             # When the backend posts to the live connection (boto3 in a worker thread)
@@ -81,19 +81,19 @@ def test_connections_delivers_to_a_connected_client_and_410_for_a_gone_one(test_
     assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
     # And $disconnect ran
     table = boto3.resource(
-        "dynamodb", endpoint_url=test_runtime.moto.endpoint, region_name="us-east-1"
-    ).Table(test_runtime.physical_ids["EventsTable"])
+        "dynamodb", endpoint_url=demo_runtime.moto.endpoint, region_name="us-east-1"
+    ).Table(demo_runtime.physical_ids["EventsTable"])
     deadline = time.monotonic() + 10
     while table.get_item(Key={"pk": f"disconnect#{connection_id}"}).get("Item") is None:
         assert time.monotonic() < deadline, "$disconnect was not invoked"
         time.sleep(0.1)
 
 
-def test_delete_connection_closes_the_socket(test_runtime):
-    management = _management(test_runtime)
+def test_delete_connection_closes_the_socket(demo_runtime):
+    management = _management(demo_runtime)
 
     async def scenario():
-        async with websockets.connect(f"{test_runtime.urls.ws}/?token=ok", open_timeout=10) as ws:
+        async with websockets.connect(f"{demo_runtime.urls.ws}/?token=ok", open_timeout=10) as ws:
             await ws.send(json.dumps({"action": "echo"}))
             connection_id = json.loads(await asyncio.wait_for(ws.recv(), 10))["connection_id"]
             # When the backend deletes the connection
