@@ -10,7 +10,9 @@ from the tables and retry with the already-applied commands filtered out by cons
 import gc
 import logging
 import os
+import queue
 import random
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -65,6 +67,11 @@ class Matcher:
         self._statuses_read_at = 0.0
         self._outbox_swept_at = time.monotonic()
         self._crash = crash or self._default_crash
+        # Committed batches waiting for PutEvents + deletes (pipelined mode): the next batch is
+        # received, applied and committed while the previous one is being published.
+        self._handoff: queue.Queue[tuple[list[OutboxItem], list[Inbound]] | None] = queue.Queue(maxsize=2)
+        self._publisher_thread: threading.Thread | None = None
+        self._committed_boxes: list[OutboxItem] = []
 
     # -- fault injection (tests only) -------------------------------------------------------------
 
@@ -143,12 +150,34 @@ class Matcher:
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLD)
-        while not self.stopping:
-            self.poll_once()
-            if time.monotonic() - self._outbox_swept_at > OUTBOX_SWEEP_SECONDS:
-                self._outbox_swept_at = time.monotonic()
-                self.sweep_outbox()
+        if self.settings.matcher_publish_pipeline:
+            self._publisher_thread = threading.Thread(
+                target=self._publish_loop, name="publisher", daemon=True
+            )
+            self._publisher_thread.start()
+        try:
+            while not self.stopping:
+                self.poll_once()
+                if time.monotonic() - self._outbox_swept_at > OUTBOX_SWEEP_SECONDS:
+                    self._outbox_swept_at = time.monotonic()
+                    self.sweep_outbox()
+        finally:
+            if self._publisher_thread is not None:
+                self._handoff.put(None)  # drain what is committed, then stop
+                self._publisher_thread.join()
         self.metrics.state = "stopped"
+
+    def _publish_loop(self) -> None:
+        while (item := self._handoff.get()) is not None:
+            boxes, inbounds = item
+            try:
+                self._publish_outbox(boxes)
+                self._crash("after_publish")
+                self._delete(inbounds)
+            except Exception:  # a committed batch must not be silently dropped: fail fast
+                log.exception("publisher failed; exiting for a clean restart")
+                logging.shutdown()
+                os._exit(1)
 
     def poll_once(self) -> int:
         """One receive and its batch. A failure inside a batch propagates: the process exits and
@@ -190,8 +219,12 @@ class Matcher:
                 done.extend(batch)
                 processed += len(outcome.applied)
                 skipped += len(outcome.skipped)
-        self._crash("after_publish")
-        self._delete(done)
+        if self._publisher_thread is not None:
+            boxes, self._committed_boxes = self._committed_boxes, []
+            self._handoff.put((boxes, done))
+        else:
+            self._crash("after_publish")
+            self._delete(done)
         oldest = min((i.sent_at_ms for i in inbounds), default=0)
         age = max(0, int(time.time() * 1000) - oldest) if oldest else 0
         self.metrics.batch_done(len(messages), processed, skipped, time.perf_counter() - started, age)
@@ -272,7 +305,10 @@ class Matcher:
                 for box in prepared.outbox:
                     if box.deferred:
                         self.store.apply_deferred(box)
-                self._publish_outbox(prepared.outbox)
+                if self._publisher_thread is not None:
+                    self._committed_boxes.extend(prepared.outbox)
+                else:
+                    self._publish_outbox(prepared.outbox)
                 return outcome
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
             state = self._recover_symbol(state.instrument, token=unknown_token)
