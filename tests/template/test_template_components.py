@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from trading.domain.errors import HTTP_STATUS, ErrorCode
 
 
 def _of_type(resources: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -151,6 +152,30 @@ def test_rest_api_has_tracing_access_logs_method_settings_and_the_authorizer(
     assert authorizer["FunctionPayloadType"] == "REQUEST"
     assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
     assert authorizer["Identity"]["Headers"] == ["X-API-Key", "X-Timestamp", "X-Signature"]
+
+
+def test_gateway_responses_speak_the_api_error_codes(resources: dict[str, Any]) -> None:
+    # Given the REST API's gateway responses (API Gateway answers these without any function)
+    responses = _props(resources, "RestApi")["GatewayResponses"]
+
+    # When reading their bodies
+    codes = {
+        kind: json.loads(response["ResponseTemplates"]["application/json"])["code"]
+        for kind, response in responses.items()
+    }
+
+    # Then each one uses a documented error code with the matching HTTP status
+    for kind, code in codes.items():
+        assert int(responses[kind]["StatusCode"]) == HTTP_STATUS[ErrorCode(code)], kind
+    assert codes["THROTTLED"] == codes["QUOTA_EXCEEDED"] == "RATE_LIMITED"
+
+
+def test_intake_functions_share_the_message_group_scheme(resources: dict[str, Any]) -> None:
+    # Given the functions that send commands to orders.fifo
+    for logical_id in ("PlaceOrderFunction", "CancelOrderFunction", "AmendOrderFunction"):
+        # Then they all take the MessageGroupId scheme from one parameter
+        variables = _props(resources, logical_id)["Environment"]["Variables"]
+        assert variables["ORDER_GROUP_SCHEME"] == {"Ref": "OrderGroupScheme"}, logical_id
 
 
 def test_usage_plans_throttle_per_key_for_each_tier(resources: dict[str, Any]) -> None:
