@@ -396,20 +396,34 @@ function onOrderEvent(message) {
 }
 
 // -- account: key, balances, open orders ------------------------------------------------------------
-async function useKey(keyId, secret, { quiet = false } = {}) {
+async function useKey(keyId, secret) {
   if (!keyId || !secret) {
     showError(new ApiError(0, "NO_API_KEY", "enter both the key id and the secret"));
     return;
   }
-  state.signer = await Signer.create(keyId, secret);
+  forgetKey();
+  const signer = await Signer.create(keyId, secret);
+  state.signer = signer;
+  try {
+    // One signed call proves the pair before it is kept (an unknown key or wrong secret is a 401).
+    renderBalances((await api("GET", "/v1/balances", { signed: true })).balances);
+    clearError();
+  } catch (error) {
+    if (error.status === 401) {
+      state.signer = null;
+      showError(error, "API key");
+      return;
+    }
+    showError(error, "balances"); // e.g. FORBIDDEN: a trade-only key can still place orders
+  }
+  if (state.signer !== signer) {
+    return;
+  }
   sessionStorage.setItem(KEY_STORAGE, JSON.stringify({ keyId, secret }));
   $("key-secret").value = "";
   $("key-id").value = keyId;
   $("key-status").textContent = `using ${keyId}`;
   document.body.dataset.key = "set";
-  if (!quiet) {
-    clearError();
-  }
   state.wsRetry = 0;
   connectWs();
   await refreshAccount();
@@ -651,7 +665,7 @@ async function main() {
   if (stored) {
     try {
       const { keyId, secret } = JSON.parse(stored);
-      await useKey(keyId, secret, { quiet: true });
+      await useKey(keyId, secret);
     } catch {
       sessionStorage.removeItem(KEY_STORAGE);
     }

@@ -411,3 +411,91 @@ def test_a_seq_gap_on_the_live_book_resubscribes_for_a_fresh_snapshot(
     expect(page.locator("#book-source")).to_have_attribute("data-source", "websocket")
     expect(level.locator("td.quantity")).to_have_text(quantity)
     expect(page.locator('#book-bids tr[data-price="0.01"]')).to_have_count(0)
+
+
+def _resting_sell(trader: Trader) -> tuple[str, str]:
+    """A sell at a quiet price, confirmed OPEN: the best ask, alone at its level."""
+    price = _quiet_price(trader.client)
+    quantity = _quantity(price)
+    placed = trader.client.place_order(
+        symbol=SYMBOL, side="SELL", type="LIMIT", price=price, quantity=quantity
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = decode(placed)["order_id"]
+    wait_for(lambda: decode(trader.client.get_order(order_id))["status"] == "OPEN")
+    return price, quantity
+
+
+def test_a_market_buy_with_a_budget_from_the_form_takes_the_best_ask(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given another account's sell is the best ask, and the page has a key
+    me = _trader(local_runtime, traders)
+    price, quantity = _resting_sell(_trader(local_runtime, traders))
+    _use_key(page, me.key_id, me.secret)
+
+    # When a market buy whose budget is exactly that level's value is sent from the form
+    page.select_option("#order-type", "MARKET")
+    page.select_option("#order-side", "BUY")
+    expect(page.locator("#order-price")).to_be_disabled()
+    page.fill("#order-quote", str(Decimal(price) * Decimal(quantity)))
+    page.select_option("#order-tif", "IOC")
+    page.click("#order-submit")
+
+    # Then the page's order takes liquidity at that price, seen on both channels
+    expect(page.locator('#order-events li[data-event="fill"]').first).to_contain_text(f"@ {price} (TAKER)")
+    expect(page.locator("#trades tr", has_text=price).first).to_contain_text("BUY")
+    expect(page.locator("#error")).to_be_hidden()
+
+
+def test_a_post_only_order_that_would_cross_shows_the_matchers_rejection(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given another account's sell is the best ask, and the page has a key
+    me = _trader(local_runtime, traders)
+    price, quantity = _resting_sell(_trader(local_runtime, traders))
+    _use_key(page, me.key_id, me.secret)
+
+    # When a post-only buy at that price is placed from the form (the API accepts it: 201)
+    page.check("#order-post-only")
+    _place_from_form(page, side="BUY", price=price, quantity=quantity)
+    expect(page.locator("#notice")).to_contain_text("accepted for matching")
+
+    # Then the matcher's rejection arrives on the private channel and is shown with its code
+    expect(page.locator('#order-events li[data-event="rejected"]')).to_have_count(1)
+    expect(page.locator("#error")).to_have_attribute("data-code", "POST_ONLY_WOULD_CROSS")
+    expect(page.locator("#open-orders tr")).to_have_count(0)
+
+
+def test_a_wrong_secret_shows_unauthenticated_and_no_live_connection(page: Page, local_runtime: Any) -> None:
+    # Given a real key id with the wrong secret
+    alice = next(key for key in local_runtime.seeded if key.account_id == "alice")
+
+    # When it is entered
+    page.fill("#key-id", alice.key_id)
+    page.fill("#key-secret", alice.secret + "-wrong")
+    page.click("#key-use")
+
+    # Then the signed balance request is refused with the API's code, and the key is not kept or used
+    expect(page.locator("#error")).to_have_attribute("data-code", "UNAUTHENTICATED")
+    expect(page.locator("#balances tr")).to_have_count(0)
+    expect(page.locator("#ws-status")).to_have_attribute("data-state", "no API key")
+    assert page.evaluate("() => sessionStorage.length") == 0
+
+
+def test_the_key_survives_a_reload_in_session_storage_only(page: Page, local_runtime: Any) -> None:
+    # Given a key entered in the page
+    alice = next(key for key in local_runtime.seeded if key.account_id == "alice")
+    _use_key(page, alice.key_id, alice.secret)
+
+    # When the tab reloads
+    page.reload()
+
+    # Then it is live again with the same key, which is in sessionStorage and nowhere else
+    expect(page.locator("#ws-status")).to_have_attribute("data-state", "live")
+    expect(page.locator('#balances tr[data-asset="USD"]')).to_have_count(1)
+    stored = page.evaluate(
+        "() => ({session: Object.keys(sessionStorage), local: localStorage.length, cookie: document.cookie})"
+    )
+    assert stored == {"session": ["trading.apiKey"], "local": 0, "cookie": ""}
+    assert alice.secret not in page.url
