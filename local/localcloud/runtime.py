@@ -6,8 +6,9 @@ moto (in-process), the database secret in moto's Secrets Manager, the template d
 environments read back from moto, the REST and WebSocket servers, the event-source pollers and
 schedules, the demo seed, and the matcher subprocess. ``stop()`` undoes it in reverse order.
 
-moto keeps its state in memory, so every start re-creates the stack; DynamoDB items are saved to
-the data dir on a clean stop and restored on the next start. PostgreSQL data persists as is.
+moto keeps its state in memory, so every start re-creates the stack; DynamoDB items and SQS
+messages are saved to the data dir on a clean stop and restored on the next start
+(:mod:`localcloud.state`). PostgreSQL data persists as is.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from localcloud.postgres import Credentials, EmbeddedPostgres, free_port
 from localcloud.resolve import Resolver
 from localcloud.rest import RestGateway
 from localcloud.seed import SeededKey, admin, seed_demo
+from localcloud.state import StateStore
 from localcloud.websocket import WebSocketGateway
 
 _log = logging.getLogger(__name__)
@@ -534,51 +536,29 @@ class LocalRuntime:
             self.matcher = None
 
     # -- state across restarts -------------------------------------------------------------------
-    def _tables(self) -> dict[str, str]:
+    def _resources(self, kind: str) -> dict[str, str]:
+        """Logical id -> physical id of the stack's resources of one type."""
         assert self.model is not None
         resources = self.model.resources
         return {
             logical_id: physical
             for logical_id, physical in self.physical_ids.items()
-            if resources.get(logical_id, {}).get("Type") == "AWS::DynamoDB::Table"
+            if physical and resources.get(logical_id, {}).get("Type") == kind
         }
 
-    def _state_file(self) -> Path:
-        return self.data_dir / "dynamodb.json"
+    def _state(self) -> StateStore:
+        return StateStore(self.data_dir, self.moto.endpoint, self.region, ACCOUNT_ID)
 
     def _save_state(self) -> None:
-        if not self.persist_dynamodb or not self.physical_ids or self.model is None:
-            return
-        dynamodb = self._client("dynamodb")
-        dump: dict[str, list[Any]] = {}
-        for logical_id, name in self._tables().items():
-            items: list[Any] = []
-            for page in dynamodb.get_paginator("scan").paginate(TableName=name):
-                items.extend(page.get("Items", []))
-            dump[logical_id] = items
-        tmp = self._state_file().with_suffix(".tmp")
-        tmp.write_text(json.dumps(dump))
-        tmp.replace(self._state_file())
+        if self.persist_dynamodb and self.physical_ids and self.model is not None:
+            self._state().save(self._resources("AWS::DynamoDB::Table"), self._resources("AWS::SQS::Queue"))
 
     def _restore_state(self) -> bool:
-        path = self._state_file()
-        if not self.persist_dynamodb or not path.exists() or self.model is None:
+        if not self.persist_dynamodb or self.model is None:
             return False
-        dump = json.loads(path.read_text())
-        dynamodb = self._client("dynamodb")
-        restored = 0
-        for logical_id, items in dump.items():
-            name = self._tables().get(logical_id)
-            if name is None:
-                continue
-            for start in range(0, len(items), 25):
-                batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-                pending: dict[str, Any] = {name: batch}
-                while pending:
-                    pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            restored += len(items)
-        _log.info("restored %d DynamoDB items from %s", restored, path)
-        return restored > 0
+        return self._state().restore(
+            self._resources("AWS::DynamoDB::Table"), self._resources("AWS::SQS::Queue")
+        )
 
     # -- stop ------------------------------------------------------------------------------------
     def _stop_matcher(self) -> None:

@@ -29,7 +29,7 @@ def _runtime(data_dir, stack_name):
     )
 
 
-def test_dynamodb_items_and_postgresql_rows_survive_a_restart(tmp_path):
+def test_dynamodb_items_sqs_messages_and_postgresql_rows_survive_a_restart(tmp_path):
     data_dir = tmp_path / "data"
     marker = uuid.uuid4().hex
     # Given a runtime with an item in a template table and a row in PostgreSQL
@@ -37,6 +37,8 @@ def test_dynamodb_items_and_postgresql_rows_survive_a_restart(tmp_path):
     try:
         dynamodb = boto3.resource("dynamodb", endpoint_url=first.endpoint, region_name="us-east-1")
         dynamodb.Table(first.physical_ids["EventsTable"]).put_item(Item={"pk": marker})
+        sqs = boto3.client("sqs", endpoint_url=first.endpoint, region_name="us-east-1")
+        sqs.send_message(QueueUrl=first.physical_ids["WorkDeadLetterQueue"], MessageBody=marker)
         with psycopg2.connect(first.db.dsn()) as conn, conn.cursor() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS probe (marker text)")
             cur.execute("INSERT INTO probe VALUES (%s)", (marker,))
@@ -49,6 +51,12 @@ def test_dynamodb_items_and_postgresql_rows_survive_a_restart(tmp_path):
         dynamodb = boto3.resource("dynamodb", endpoint_url=second.endpoint, region_name="us-east-1")
         item = dynamodb.Table(second.physical_ids["EventsTable"]).get_item(Key={"pk": marker}).get("Item")
         assert item == {"pk": marker}
+        # And so is the message that was waiting in a queue
+        sqs = boto3.client("sqs", endpoint_url=second.endpoint, region_name="us-east-1")
+        answer = sqs.receive_message(
+            QueueUrl=second.physical_ids["WorkDeadLetterQueue"], MaxNumberOfMessages=10
+        )
+        assert [m["Body"] for m in answer.get("Messages", [])] == [marker]
         with psycopg2.connect(second.db.dsn()) as conn, conn.cursor() as cur:
             cur.execute("SELECT marker FROM probe")
             assert cur.fetchall() == [(marker,)]
