@@ -140,6 +140,16 @@ def _place_from_form(page: Page, *, side: str, price: str, quantity: str) -> Non
     page.click("#order-submit")
 
 
+def _trade_of(trader: Trader, order_id: str) -> str:
+    """The trade id of the order's (first) fill, once settled."""
+
+    def find() -> str | None:
+        fills = decode(trader.client.fills(symbol=SYMBOL))["fills"]
+        return next((str(f["trade_id"]) for f in fills if f["order_id"] == order_id), None)
+
+    return str(wait_for(find))
+
+
 def _usd_hold(price: str, quantity: str, taker_fee_bps: int = 20) -> str:
     """Worst case of a limit buy: price x quantity + taker fee, rounded up to the USD atom."""
     notional = Decimal(price) * Decimal(quantity)
@@ -309,15 +319,15 @@ def test_a_crossing_order_from_another_account_shows_as_a_trade(
     )
     assert taker.status_code == 201, taker.text
 
-    # Then the trade arrives in the trades list over the WebSocket, bought by the taker
-    trade = page.locator("#trades tr", has_text=price).first
-    expect(trade).to_contain_text("BUY")
-    expect(trade.locator("td.quantity")).to_have_text(quantity)
-    # And the page's order got its fill on the private channel and left the open orders
+    # Then the page's order got its fill on the private channel and left the open orders
     expect(page.locator(f'#order-events li[data-event="fill"][data-order-id="{order_id}"]')).to_have_count(1)
     expect(page.locator(f'#open-orders tr[data-order-id="{order_id}"]')).to_have_count(0)
-    trade_ids = {t["trade_id"] for t in decode(me.client.trades(SYMBOL))["trades"] if t["price"] == price}
-    assert trade.get_attribute("data-trade-id") in trade_ids
+    # And the trade (which happened after the page stopped reading REST) is in the trades list
+    assert order_id is not None
+    trade = page.locator(f'#trades tr[data-trade-id="{_trade_of(me, order_id)}"]')
+    expect(trade.locator("td.price")).to_have_text(price)
+    expect(trade.locator("td.quantity")).to_have_text(quantity)
+    expect(trade).to_contain_text("BUY")
 
 
 def test_an_off_grid_price_shows_the_api_error_code(
@@ -444,7 +454,11 @@ def test_a_market_buy_with_a_budget_from_the_form_takes_the_best_ask(
 
     # Then the page's order takes liquidity at that price, seen on both channels
     expect(page.locator('#order-events li[data-event="fill"]').first).to_contain_text(f"@ {price} (TAKER)")
-    expect(page.locator("#trades tr", has_text=price).first).to_contain_text("BUY")
+    order_id = page.locator("#order-form").get_attribute("data-last-order-id")
+    assert order_id is not None
+    trade = page.locator(f'#trades tr[data-trade-id="{_trade_of(me, order_id)}"]')
+    expect(trade.locator("td.price")).to_have_text(price)
+    expect(trade).to_contain_text("BUY")
     expect(page.locator("#error")).to_be_hidden()
 
 
