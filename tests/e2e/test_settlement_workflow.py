@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -19,23 +18,11 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
-@pytest.fixture(scope="module")
-def settlement_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from localcloud.runtime import LocalRuntime
-
-    runtime = LocalRuntime(
-        Path(tmp_path_factory.mktemp("settlement-e2e")) / "data",
-        rest_port=0,
-        ws_port=0,
-        run_matcher=False,
-        run_schedules=False,
-        persist_dynamodb=False,
-    )
-    runtime.start()
-    try:
-        yield runtime
-    finally:
-        runtime.stop()
+@pytest.fixture
+def settlement_runtime(local_runtime: Any) -> Any:
+    # The session's one runtime: two runtimes in one process would share trading's
+    # process-wide boto3 and database caches.
+    return local_runtime
 
 
 def client(runtime: Any, service: str) -> Any:
