@@ -21,6 +21,7 @@ const state = {
   signer: null,
   ws: null,
   wsRetry: 0,
+  wsAttempt: 0,
   wsTimer: null,
   pingTimer: null,
   pollTimer: null,
@@ -272,9 +273,10 @@ async function connectWs() {
     return;
   }
   const signer = state.signer;
+  const attempt = ++state.wsAttempt;
   const url = await signer.wsUrl(state.wsBase);
-  if (signer !== state.signer) {
-    return;
+  if (signer !== state.signer || attempt !== state.wsAttempt) {
+    return; // the key changed, or a newer connect started, while this one was being signed
   }
   const ws = new WebSocket(url);
   let opened = false;
