@@ -25,6 +25,7 @@ from trading.client import TradingClient, decode
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 SYMBOL = "BTC-USD"
+OTHER_SYMBOL = "ETH-USD"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -82,7 +83,8 @@ def traders(local_runtime: Any) -> Iterator[list[Trader]]:
     made: list[Trader] = []
     yield made
     for trader in made:
-        trader.client.cancel_all(SYMBOL)
+        for symbol in (SYMBOL, OTHER_SYMBOL):
+            trader.client.cancel_all(symbol)
     for trader in made:
         _wait_no_live_orders(trader)
 
@@ -98,7 +100,7 @@ def _trader(runtime: Any, made: list[Trader]) -> Trader:
 
 
 def _live_orders(trader: Trader) -> list[dict[str, Any]]:
-    response = trader.client.list_orders(symbol=SYMBOL)
+    response = trader.client.list_orders()
     assert response.status_code == 200, response.text
     return [order for order in decode(response)["orders"] if order["status"] in LIVE]
 
@@ -107,9 +109,9 @@ def _cents(price: str) -> int:
     return int(Decimal(price) * 100)
 
 
-def _quiet_price(client: TradingClient) -> str:
+def _quiet_price(client: TradingClient, symbol: str = SYMBOL) -> str:
     """A price strictly inside the spread: an order there rests alone at the top of its side."""
-    book = decode(client.book(SYMBOL, depth=1))
+    book = decode(client.book(symbol, depth=1))
     bid = _cents(book["bids"][0]["price"]) if book["bids"] else None
     ask = _cents(book["asks"][0]["price"]) if book["asks"] else None
     low = bid if bid is not None else (max(ask - 100_000, 100) if ask is not None else 1_000_000)
@@ -513,3 +515,29 @@ def test_the_key_survives_a_reload_in_session_storage_only(page: Page, local_run
     )
     assert stored == {"session": ["trading.apiKey"], "local": 0, "cookie": ""}
     assert alice.secret not in page.url
+
+
+def test_switching_the_symbol_follows_the_other_book_live(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given a resting ETH-USD bid and the page following BTC-USD live
+    maker = _trader(local_runtime, traders)
+    price = _quiet_price(maker.client, OTHER_SYMBOL)
+    bid = {"symbol": OTHER_SYMBOL, "side": "BUY", "type": "LIMIT", "price": price, "quantity": "0.100"}
+    placed = maker.client.place_order(**bid)
+    assert placed.status_code == 201, placed.text
+    alice = next(key for key in local_runtime.seeded if key.account_id == "alice")
+    _use_key(page, alice.key_id, alice.secret)
+
+    # When ETH-USD is chosen
+    page.select_option("#symbol", OTHER_SYMBOL)
+
+    # Then the ETH-USD book comes from a WebSocket snapshot, and a later order arrives as a delta
+    expect(page.locator("#symbol-title")).to_have_text(OTHER_SYMBOL)
+    level = page.locator(f'#book-bids tr[data-price="{price}"]')
+    expect(level.locator("td.quantity")).to_have_text("0.100")
+    expect(page.locator("#book-source")).to_have_attribute("data-source", "websocket")
+    again = maker.client.place_order(**bid)
+    assert again.status_code == 201, again.text
+    expect(level.locator("td.quantity")).to_have_text("0.200")
+    expect(page.locator("#order-quantity-unit")).to_contain_text("ETH")
