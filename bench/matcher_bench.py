@@ -47,6 +47,15 @@ REPO = Path(__file__).resolve().parent.parent
 ORDERS = int(os.environ.get("MATCHER_BENCH_ORDERS", "200"))
 ACCOUNTS = 20
 SYMBOLS = ("BTC-USD", "ETH-USD")
+# (MessageGroupId scheme, matcher tasks, MATCHER_PUBLISH_PIPELINE)
+RUNS = (
+    ("symbol", 1, False),
+    ("symbol", 2, False),
+    ("account_symbol", 1, False),
+    ("account_symbol", 2, False),
+    ("symbol", 1, True),
+    ("account_symbol", 1, True),
+)
 APP_PREFIX = "bench-matcher"
 _DYNAMODB_LOCK = threading.RLock()
 
@@ -264,12 +273,18 @@ def _port(log: Path, proc: subprocess.Popen[bytes]) -> int:
     raise RuntimeError("matcher did not start")
 
 
-def run(endpoint: str, counter: CountingApp, scheme: str, tasks: int, workdir: Path) -> dict[str, Any]:
+def run(
+    endpoint: str, counter: CountingApp, workdir: Path, *, scheme: str, tasks: int, pipeline: bool
+) -> dict[str, Any]:
     stack = Stack(endpoint)
     procs, ports = [], []
     for n in range(tasks):
-        log = workdir / f"{scheme}-{tasks}-{n}.log"
-        env = {**stack.env(f"{APP_PREFIX}-{n}"), "LOG_LEVEL": "INFO"}
+        log = workdir / f"{scheme}-{tasks}-{pipeline}-{n}.log"
+        env = {
+            **stack.env(f"{APP_PREFIX}-{n}"),
+            "LOG_LEVEL": "INFO",
+            "MATCHER_PUBLISH_PIPELINE": str(pipeline).lower(),
+        }
         with log.open("wb") as out:
             proc = subprocess.Popen(  # noqa: S603 - our own console script
                 [str(Path(sys.executable).with_name("matcher-service"))],
@@ -346,6 +361,7 @@ def run(endpoint: str, counter: CountingApp, scheme: str, tasks: int, workdir: P
     return {
         "scheme": scheme,
         "tasks": tasks,
+        "publish_pipeline": pipeline,
         "orders": len(orders),
         "orders_per_s": round(len(orders) / elapsed, 1),
         "latency_ms_p50": percentile(latencies, 0.50),
@@ -366,17 +382,17 @@ def main() -> dict[str, Any]:
     runs = []
     try:
         with tempfile.TemporaryDirectory(prefix="matcher-bench-") as workdir:
-            for scheme in ("symbol", "account_symbol"):
-                for tasks in (1, 2):
-                    result = run(endpoint, counter, scheme, tasks, Path(workdir))
-                    runs.append(result)
-                    print(
-                        f"{scheme:15s} tasks={tasks} {result['orders_per_s']:7.1f} orders/s  "
-                        f"p50 {result['latency_ms_p50']:6.0f} ms  p99 {result['latency_ms_p99']:6.0f} ms  "
-                        f"{result['aws_calls_per_order']:.2f} calls/order  "
-                        f"batch {result['mean_batch_size']:.1f}  "
-                        f"fenced {result['commits_fenced']}"
-                    )
+            for scheme, tasks, pipeline in RUNS:
+                result = run(endpoint, counter, Path(workdir), scheme=scheme, tasks=tasks, pipeline=pipeline)
+                runs.append(result)
+                print(
+                    f"{scheme:15s} tasks={tasks} pipeline={pipeline!s:5s} "
+                    f"{result['orders_per_s']:7.1f} orders/s  "
+                    f"p50 {result['latency_ms_p50']:6.0f} ms  p99 {result['latency_ms_p99']:6.0f} ms  "
+                    f"{result['aws_calls_per_order']:.2f} calls/order  "
+                    f"batch {result['mean_batch_size']:.1f}  "
+                    f"fenced {result['commits_fenced']}"
+                )
     finally:
         server.shutdown()
     result = {

@@ -33,8 +33,10 @@ class MatcherSettings(BaseSettings):
     # Attempts to commit one symbol's batch when the checkpoint condition fences this task off.
     matcher_commit_attempts: int = Field(default=5, ge=1)
     # Publish (PutEvents, outbox and message deletes) in a second thread while the next batch is
-    # received, applied and committed; the outbox makes this as safe as publishing inline.
-    matcher_publish_pipeline: bool = True
+    # received, applied and committed; the outbox makes this as safe as publishing inline. Pays
+    # off with account_symbol groups; with symbol groups the next batch of a symbol is locked
+    # until the delete anyway (docs/matcher.md, benchmark).
+    matcher_publish_pipeline: bool = False
     # Fault injection for the crash tests: the process exits hard (os._exit) at this point of the
     # first batch that reaches it. Never set in a deployment.
     matcher_crash_at: CrashPoint = ""

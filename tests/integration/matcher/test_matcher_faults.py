@@ -68,15 +68,21 @@ def test_kill_between_commit_and_put_events_republishes_the_outbox_exactly_once(
     assert len(by_type(events, "TradeExecuted")) == 2
 
 
+PIPELINE = pytest.mark.parametrize("pipeline", ["false", "true"], ids=["inline", "pipelined"])
+
+
+@PIPELINE
 def test_kill_between_put_events_and_outbox_delete_only_replays_identical_events(
-    fault_cloud, processes, tmp_path
+    fault_cloud, processes, tmp_path, pipeline
 ):
     # Given a batch of crossing orders whose matcher dies after PutEvents, before the outbox delete
     cloud = fault_cloud
     orders = crossing_orders()
     for order in orders:
         cloud.send(order)
-    crashed = cloud.start_matcher(tmp_path / "m1.log", MATCHER_CRASH_AT="after_put_events")
+    crashed = cloud.start_matcher(
+        tmp_path / "m1.log", MATCHER_CRASH_AT="after_put_events", MATCHER_PUBLISH_PIPELINE=pipeline
+    )
     processes.append(crashed)
     assert crashed.wait() == CRASH_EXIT_CODE
     committed = cloud.checkpoint("BTC-USD")
@@ -92,15 +98,18 @@ def test_kill_between_put_events_and_outbox_delete_only_replays_identical_events
     check_exactly_once(cloud, "BTC-USD", [o.order_id for o in orders], replays_allowed=True)
 
 
+@PIPELINE
 def test_kill_between_publish_and_message_delete_skips_the_redelivered_commands(
-    fault_cloud, processes, tmp_path
+    fault_cloud, processes, tmp_path, pipeline
 ):
     # Given a batch that was committed and published, but whose messages were never deleted
     cloud = fault_cloud
     orders = crossing_orders()
     for order in orders:
         cloud.send(order)
-    crashed = cloud.start_matcher(tmp_path / "m1.log", MATCHER_CRASH_AT="after_publish")
+    crashed = cloud.start_matcher(
+        tmp_path / "m1.log", MATCHER_CRASH_AT="after_publish", MATCHER_PUBLISH_PIPELINE=pipeline
+    )
     processes.append(crashed)
     assert crashed.wait() == CRASH_EXIT_CODE
     committed = cloud.checkpoint("BTC-USD")
@@ -177,9 +186,10 @@ def test_two_matcher_processes_on_one_symbol_account_for_every_order_once(moto_e
     assert sum(m["commands_processed"] for m in metrics) == len(orders)
 
 
-def test_sigterm_finishes_the_batch_and_exits_cleanly(cloud, processes, tmp_path):
+@PIPELINE
+def test_sigterm_finishes_the_batch_and_exits_cleanly(cloud, processes, tmp_path, pipeline):
     # Given a running matcher that reports healthy, with work in the queue
-    matcher = cloud.start_matcher(tmp_path / "m1.log")
+    matcher = cloud.start_matcher(tmp_path / "m1.log", MATCHER_PUBLISH_PIPELINE=pipeline)
     processes.append(matcher)
     wait_until(lambda: matcher.get("/health")[0] == 200)
     orders = [
