@@ -163,21 +163,30 @@ def time_book(
 
 
 def latency_pass(
-    factory: Callable[[Any], OrderBook], commands: list[Command]
-) -> tuple[list[int], list[list[Event]]]:
+    factory: Callable[[Any], OrderBook], commands: list[Command], expected: list[list[Event]] | None = None
+) -> tuple[list[int], list[list[Event]], int]:
+    """Time every message. Without ``expected`` the events are kept (the reference run); with it,
+    each message's events are compared right away (outside the timed region) and dropped, as a
+    service would, so the run does not grow the heap by ~640,000 retained events.
+    Returns (latencies, kept events, number of messages whose events differ from ``expected``).
+    """
     book = factory(INSTRUMENT)
     process = book.process
     clock = time.perf_counter_ns
     latencies = [0] * len(commands)
-    outputs: list[list[Event]] = [[]] * len(commands)
+    outputs: list[list[Event]] = []
+    mismatches = 0
     _tune_gc()
     for i, command in enumerate(commands):
         start = clock()
         events = process(command)
         latencies[i] = clock() - start
-        outputs[i] = events
+        if expected is None:
+            outputs.append(events)
+        elif events != expected[i]:
+            mismatches += 1
     gc.unfreeze()
-    return latencies, outputs
+    return latencies, outputs, mismatches
 
 
 def codec_pass(factory: Callable[[Any], OrderBook], wire: list[bytes]) -> tuple[list[float], list[float]]:
@@ -211,12 +220,13 @@ def main() -> dict[str, Any]:
     events_total = 0
     for name, factory in implementations.items():
         durations, cpu = time_book(factory, commands)
-        latencies, outputs = latency_pass(factory, commands)
+        latencies, outputs, mismatches = latency_pass(factory, commands, reference_events)
         if reference_events is None:
             reference_events = outputs
             events_total = sum(len(e) for e in outputs)
-        else:
-            assert outputs == reference_events, f"{name} produced different events than the reference book"
+        assert mismatches == 0, (
+            f"{name} produced different events than the reference book for {mismatches} messages"
+        )
         latencies.sort()
         results[name] = {
             "msgs_per_s": round(len(commands) / min(durations)),
