@@ -30,8 +30,13 @@ setup: $(STAMP) $(NATIVE_STAMP)
 run: setup
 	$(BIN)/python -m localcloud run
 
+# Two pytest runs: tests that start the local runtime in-process (tests/local, tests/e2e) patch
+# moto and trading's process-wide caches, so they never share a process with the other tests.
+# Each run has its own --basetemp: a concurrent pytest elsewhere must not rotate our data dirs.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
 test: setup lint typecheck browser
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(PYTEST) --basetemp=$(CURDIR)/.pytest-tmp/unit tests --ignore=tests/local --ignore=tests/e2e
+	$(PYTEST) --basetemp=$(CURDIR)/.pytest-tmp/runtime tests/local tests/e2e
 
 # Headless Chromium for the web UI tests (tests/e2e/test_web_ui.py; never `playwright install`).
 # Installed with apt-get as root or under CI (a failed install fails then); elsewhere only a notice.

@@ -188,10 +188,11 @@ def test_scheduled_ledger_functions_run_with_the_template_wiring(settlement_runt
     export = runtime.invoke("TradeExportFunction", {"date": "2026-11-25"})
     day_count = scalar(
         runtime,
-        "SELECT count(*) FROM trades WHERE (executed_at AT TIME ZONE 'UTC')::date = %s",
-        ("2026-11-25",),
+        "SELECT count(*) FROM trades WHERE (executed_at AT TIME ZONE 'UTC')::date = %s AND symbol = %s",
+        ("2026-11-25", "BTC-USD"),
     )
     assert export["counts"]["BTC-USD"] == day_count >= 1
     bucket = runtime.physical_ids["TradeLogBucket"]
-    [key] = export["keys"]
+    # (other tests share the runtime and may have traded other symbols that day)
+    [key] = [k for k in export["keys"] if "/symbol=BTC-USD/" in k]
     assert client(runtime, "s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
