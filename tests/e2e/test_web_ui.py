@@ -9,6 +9,7 @@ missing browser is a failure (``make setup`` installs it).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -475,10 +476,12 @@ def test_a_post_only_order_that_would_cross_shows_the_matchers_rejection(
     # When a post-only buy at that price is placed from the form (the API accepts it: 201)
     page.check("#order-post-only")
     _place_from_form(page, side="BUY", price=price, quantity=quantity)
-    expect(page.locator("#notice")).to_contain_text("accepted for matching")
+    expect(page.locator("#order-form")).to_have_attribute("data-last-order-id", re.compile(r"\w+"))
+    order_id = page.locator("#order-form").get_attribute("data-last-order-id")
 
     # Then the matcher's rejection arrives on the private channel and is shown with its code
-    expect(page.locator('#order-events li[data-event="rejected"]')).to_have_count(1)
+    rejected = page.locator(f'#order-events li[data-event="rejected"][data-order-id="{order_id}"]')
+    expect(rejected).to_have_count(1)
     expect(page.locator("#error")).to_have_attribute("data-code", "POST_ONLY_WOULD_CROSS")
     expect(page.locator("#open-orders tr")).to_have_count(0)
 
