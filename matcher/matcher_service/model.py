@@ -50,6 +50,7 @@ class OrderView:
     client_order_id: str | None = None
     reject_code: str | None = None
     amended: bool = False  # an amend changed the quantity: it overwrites the stored one
+    budget_only: bool = False  # a market buy by quote budget: no quantity of its own to store
 
     @property
     def resting(self) -> bool:

@@ -150,8 +150,8 @@ def _view_attributes(view: OrderView, now_iso: str) -> tuple[dict[str, Any], dic
     }
     if view.client_order_id is not None:
         static["client_order_id"] = _s(view.client_order_id)
-    if view.amended:
-        del static["quantity"]  # set above: one path may appear once per update
+    if view.amended or view.budget_only:
+        del static["quantity"]  # set above (one path once per update), or none to store
     return fields, static
 
 

@@ -190,6 +190,7 @@ class SymbolState:
             post_only=command.post_only,
             time_in_force=event.time_in_force,
             client_order_id=command.client_order_id,
+            budget_only=command.quantity is None,
         )
         self.views[view.order_id] = view
         self._touch(outcome, view, event.seq)

@@ -162,3 +162,26 @@ def test_sample_messages_decode_with_the_engine_codec(path: Path):
     command = decode_command(message["Body"])
     assert command.symbol == message["Attributes"]["MessageGroupId"]
     assert Matcher._decode(None, message) is not None  # type: ignore[arg-type]
+
+
+def test_a_budget_only_market_buy_stores_no_quantity_of_its_own():
+    # Given a resting ask and a market buy bounded only by a quote budget
+    state = SymbolState(BTC, 0, [])
+    state.committed(state.apply([inbound(limit("s1", "alice", Side.SELL, 3_000_000, 10))], "t"))
+    market = NewOrder("m1", "bob", "BTC-USD", Side.BUY, OrderType.MARKET, None, None, quote_budget=30_000_000)
+
+    # When it trades and the commit is prepared
+    outcome = state.apply([inbound(market)], "t")
+    prepared = BookStore(None, "orders", "books", "instruments").prepare(outcome, "t", "tok")
+
+    # Then its Orders update writes what filled but not the engine's max_quantity bound
+    update = next(
+        i["Update"]
+        for i in prepared.transact_items
+        if i.get("Update", {}).get("Key") == {"order_id": {"S": "m1"}}
+    )
+    written = set(update["ExpressionAttributeNames"].values())
+    assert {"status", "filled_quantity"} <= written
+    assert "quantity" not in written
+    view = outcome.orders["m1"].view
+    assert view is not None and view.filled == 10
