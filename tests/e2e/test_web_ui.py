@@ -143,6 +143,13 @@ def _place_from_form(page: Page, *, side: str, price: str, quantity: str) -> Non
     page.click("#order-submit")
 
 
+def _last_order_id(page: Page) -> str:
+    """The id of the order the form placed last (set when the API's 201 has been read)."""
+    form = page.locator("#order-form")
+    expect(form).to_have_attribute("data-last-order-id", re.compile(r"\w+"))
+    return str(form.get_attribute("data-last-order-id"))
+
+
 def _trade_of(trader: Trader, order_id: str) -> str:
     """The trade id of the order's (first) fill, once settled."""
 
@@ -457,8 +464,7 @@ def test_a_market_buy_with_a_budget_from_the_form_takes_the_best_ask(
 
     # Then the page's order takes liquidity at that price, seen on both channels
     expect(page.locator('#order-events li[data-event="fill"]').first).to_contain_text(f"@ {price} (TAKER)")
-    order_id = page.locator("#order-form").get_attribute("data-last-order-id")
-    assert order_id is not None
+    order_id = _last_order_id(page)
     trade = page.locator(f'#trades tr[data-trade-id="{_trade_of(me, order_id)}"]')
     expect(trade.locator("td.price")).to_have_text(price)
     expect(trade).to_contain_text("BUY")
@@ -476,8 +482,7 @@ def test_a_post_only_order_that_would_cross_shows_the_matchers_rejection(
     # When a post-only buy at that price is placed from the form (the API accepts it: 201)
     page.check("#order-post-only")
     _place_from_form(page, side="BUY", price=price, quantity=quantity)
-    expect(page.locator("#order-form")).to_have_attribute("data-last-order-id", re.compile(r"\w+"))
-    order_id = page.locator("#order-form").get_attribute("data-last-order-id")
+    order_id = _last_order_id(page)
 
     # Then the matcher's rejection arrives on the private channel and is shown with its code
     rejected = page.locator(f'#order-events li[data-event="rejected"][data-order-id="{order_id}"]')
