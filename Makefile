@@ -35,6 +35,7 @@ run: setup
 # Each run has its own --basetemp: a concurrent pytest elsewhere must not rotate our data dirs.
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
 test: setup lint typecheck browser
+	@mkdir -p .pytest-tmp
 	$(PYTEST) --basetemp=$(CURDIR)/.pytest-tmp/unit tests --ignore=tests/local --ignore=tests/e2e
 	$(PYTEST) --basetemp=$(CURDIR)/.pytest-tmp/runtime tests/local tests/e2e
 
