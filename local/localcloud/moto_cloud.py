@@ -30,6 +30,7 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.server import ThreadedMotoServer
@@ -104,8 +105,26 @@ def install_patches() -> None:
             return
         _patch_lambda_invoke()
         _patch_event_targets()
+        _serialize_dynamodb()
         fifo.install()
         _patched = True
+
+
+_dynamodb_lock = threading.RLock()
+
+
+def _serialize_dynamodb() -> None:
+    """moto's DynamoDB backend is not thread-safe: TransactWriteItems deep-copies a table while
+    another request thread mutates it ("dictionary changed size during iteration", HTTP 500),
+    which real DynamoDB never does. The runtime serves the matcher and every function at once,
+    so DynamoDB requests are applied one at a time, as the real service's isolation promises."""
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with _dynamodb_lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def _patch_lambda_invoke() -> None:
