@@ -11,7 +11,7 @@ missing or mistyped field -> ``VALIDATION_ERROR``, all as :class:`CommandDecodeE
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -20,7 +20,7 @@ from trading.domain.errors import DomainError, ErrorCode
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
 from trading.engine.events import EVENT_TYPES, CancelReason, Event, EventBase
 
-_NEW_KEYS = frozenset(
+_NEW_KEYS: Final = frozenset(
     {
         "type",
         "order_id",
@@ -37,13 +37,15 @@ _NEW_KEYS = frozenset(
         "client_order_id",
     }
 )
-_CANCEL_KEYS = frozenset({"type", "order_id", "account_id", "symbol"})
-_AMEND_KEYS = frozenset({"type", "order_id", "account_id", "symbol", "price", "quantity"})
+_CANCEL_KEYS: Final = frozenset({"type", "order_id", "account_id", "symbol"})
+_AMEND_KEYS: Final = frozenset({"type", "order_id", "account_id", "symbol", "price", "quantity"})
 
-_SIDES = {s.value: s for s in Side}
-_ORDER_TYPES = {t.value: t for t in OrderType}
-_TIFS = {t.value: t for t in TimeInForce}
-_STPS = {m.value: m for m in StpMode}
+_SIDES: Final[dict[str, Side]] = {s.value: s for s in Side}
+_ORDER_TYPES: Final[dict[str, OrderType]] = {t.value: t for t in OrderType}
+_TIFS: Final[dict[str, TimeInForce]] = {t.value: t for t in TimeInForce}
+_STPS: Final[dict[str, StpMode]] = {m.value: m for m in StpMode}
+_loads: Final = orjson.loads
+_dumps: Final = orjson.dumps
 
 
 class CommandDecodeError(DomainError):
@@ -194,7 +196,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Command]] = {
 def decode_command(data: bytes | bytearray | memoryview | str) -> Command:
     """Parse one wire message into a command, or raise :class:`CommandDecodeError`."""
     try:
-        obj = orjson.loads(data)
+        obj = _loads(data)
     except orjson.JSONDecodeError as exc:
         raise _fail(f"not JSON: {exc}", ErrorCode.MALFORMED_JSON) from exc
     if type(obj) is not dict:
@@ -243,7 +245,7 @@ def encode_events(events: list[Event]) -> bytes:
     event: EventBase
     for event in events:
         dicts.append(event.to_dict())
-    return orjson.dumps(dicts)
+    return _dumps(dicts)
 
 
 def event_from_dict(obj: dict[str, Any]) -> Event:
