@@ -26,10 +26,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import moto.dynamodb.models as dynamodb_models
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
-from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
@@ -125,6 +126,43 @@ def _serialize_dynamodb() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    _copy_each_table_once_per_transaction()
+
+
+class _TransactionCopies:
+    """Stands in for the ``copy`` module inside moto's DynamoDB models.
+
+    ``transact_write_items`` deep-copies a table once per *item* of the transaction to be able to
+    roll back, so a 20-item matcher commit copied the whole Orders table 20 times and the local
+    matcher slowed to a few orders per second as the table grew. During a transaction this
+    copies each table once (the rollback state is the same object either way); everywhere else it
+    is ``copy.deepcopy``. Safe because DynamoDB requests are serialized (``_dynamodb_lock``)."""
+
+    def __init__(self) -> None:
+        self.memo: dict[int, Any] | None = None
+
+    def deepcopy(self, value: Any) -> Any:
+        if self.memo is None:
+            return copy.deepcopy(value)
+        key = id(value)
+        if key not in self.memo:
+            self.memo[key] = copy.deepcopy(value)
+        return self.memo[key]
+
+
+def _copy_each_table_once_per_transaction() -> None:
+    shim = _TransactionCopies()
+    setattr(dynamodb_models, "copy", shim)  # noqa: B010 - replacing a module global on purpose
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        shim.memo = {}
+        try:
+            original(self, transact_items)
+        finally:
+            shim.memo = None
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def _patch_lambda_invoke() -> None:
