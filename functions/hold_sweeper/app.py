@@ -1,5 +1,6 @@
 """`hold_sweeper` Lambda (every 5 minutes): release holds whose orders ended and are fully settled,
-and holds of orders that never reached ``Orders`` once the grace period has passed."""
+and holds of orders that never reached ``Orders`` once the grace period has passed; orders left
+PENDING past ``PENDING_TIMEOUT_SECONDS`` are rejected (``INTAKE_EXPIRED``) and then released."""
 
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,11 +27,14 @@ def handler(
     connect: Callable[[], connection] = wiring.writer,
     orders: Callable[[], OrdersLookup] = wiring.orders_lookup,
 ) -> dict[str, Any]:
-    grace = timedelta(seconds=wiring.settings().hold_grace_seconds)
-    result = sweep_holds(connect(), orders(), grace=grace)
+    settings = wiring.settings()
+    grace = timedelta(seconds=settings.hold_grace_seconds)
+    pending_timeout = timedelta(seconds=settings.pending_timeout_seconds)
+    result = sweep_holds(connect(), orders(), grace=grace, pending_timeout=pending_timeout)
     metrics.add_metric(name="HoldsReleased", unit=MetricUnit.Count, value=len(result.released))
     metrics.add_metric(name="HoldsAwaitingSettlement", unit=MetricUnit.Count, value=len(result.waiting))
     metrics.add_metric(name="OrphanHoldsReleased", unit=MetricUnit.Count, value=len(result.orphaned))
+    metrics.add_metric(name="PendingOrdersExpired", unit=MetricUnit.Count, value=len(result.expired))
     logger.info("swept holds", extra={"examined": result.examined, "released": result.released})
     return {
         "examined": result.examined,
@@ -38,4 +42,5 @@ def handler(
         "archived": result.archived,
         "waiting": result.waiting,
         "orphaned": result.orphaned,
+        "expired": result.expired,
     }

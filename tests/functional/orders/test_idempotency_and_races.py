@@ -147,8 +147,8 @@ class _BrokenQueue:
         raise ConnectionError("SQS unavailable")
 
 
-def test_a_failed_enqueue_undoes_the_hold_and_the_pending_order(order_stack: OrderStack) -> None:
-    # Given alice with 1000 USD and a queue that is down
+def test_a_failed_enqueue_keeps_the_hold_and_the_pending_order(order_stack: OrderStack) -> None:
+    # Given alice with 1000 USD and a queue whose send fails (a timed-out send may still be delivered)
     order_stack.fund("alice", USD="1000")
     conn = psycopg2.connect(order_stack.dsn)
     service = OrderService(
@@ -159,18 +159,41 @@ def test_a_failed_enqueue_undoes_the_hold_and_the_pending_order(order_stack: Ord
     )
     ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="down")
     # When she places an order
-    with pytest.raises(ConnectionError):
+    with pytest.raises(DomainError) as failed:
         service.place_order("alice", ticket)
-    # Then nothing is held and no PENDING order is left behind
-    assert order_stack.balance("alice", "USD") == (1_000_000_000, 0)
-    assert order_stack.holds("alice") == []
-    assert wiring.orders().list_by_account("alice")[0] == []
-    # And a retry once the queue is back places the order normally
+    # Then the outcome is reported unknown and nothing is undone: funds held, the order PENDING
+    assert failed.value.code is ErrorCode.SERVICE_UNAVAILABLE
+    [(order_id, _, _, status)] = order_stack.holds("alice")
+    assert status == "ACTIVE"
+    assert order_stack.balance("alice", "USD") == (1_000_000_000 - 300_600_000, 300_600_000)
+    assert [o.status for o in wiring.orders().list_by_account("alice")[0]] == ["PENDING"]
+    # And a retry with the same client order id once the queue is back completes the same order
     service.queue = wiring.queue()
     order = service.place_order("alice", ticket)
     conn.close()
+    assert order.order_id == order_id
     assert order_stack.holds("alice") == [(order.order_id, "USD", 300_600_000, "ACTIVE")]
+    assert order_stack.balance("alice", "USD") == (1_000_000_000 - 300_600_000, 300_600_000)
     assert [c["order_id"] for c in order_stack.receive_commands()] == [order.order_id]
+
+
+def test_a_failed_enqueue_answers_503_and_a_retry_answers_201(order_stack: OrderStack, place) -> None:
+    # Given alice with 1000 USD and a queue whose send fails
+    order_stack.fund("alice", USD="1000")
+    with pytest.MonkeyPatch.context() as broken:
+        broken.setattr(wiring.queue(), "send", _BrokenQueue().send)
+        # When she places an order with a client order id
+        status, body = place({**LIMIT_BUY, "client_order_id": "unknown-1"})
+    # Then 503 SERVICE_UNAVAILABLE asks for a retry, and the hold stays
+    assert (status, body["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert "retry with the same client_order_id" in body["message"]
+    assert [h[3] for h in order_stack.holds("alice")] == ["ACTIVE"]
+    # When she retries once the queue is back
+    status, body = place({**LIMIT_BUY, "client_order_id": "unknown-1"})
+    # Then the order is placed once: one hold, one command
+    assert status == 201
+    assert [h[0] for h in order_stack.holds("alice")] == [body["order_id"]]
+    assert [c["order_id"] for c in order_stack.receive_commands()] == [body["order_id"]]
 
 
 def test_a_retry_after_a_crash_between_hold_and_enqueue_resumes_the_same_order(
@@ -188,9 +211,8 @@ def test_a_retry_after_a_crash_between_hold_and_enqueue_resumes_the_same_order(
             raise _CrashError
 
     crashing = OrderService(wiring.instruments(), wiring.orders(), _CrashingQueue(), PgHolds(lambda: conn))
-    crashing._compensate = lambda order_id: None  # type: ignore[method-assign]  # the process died: no cleanup
     ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="crash")
-    with pytest.raises(_CrashError):
+    with pytest.raises(DomainError):  # a failed send undoes nothing, just like a crash
         crashing.place_order("alice", ticket)
     # When the client retries with the same client order id
     healthy = OrderService(wiring.instruments(), wiring.orders(), wiring.queue(), PgHolds(lambda: conn))

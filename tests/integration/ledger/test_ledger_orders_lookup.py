@@ -42,3 +42,20 @@ def test_batch_reads_more_than_one_page_and_skips_missing_orders(orders_table: t
     snapshot = to_snapshot(found["o42"])
     assert snapshot.filled_quantity == 5 and isinstance(snapshot.filled_quantity, int)
     assert snapshot.status.is_terminal
+
+
+def test_expire_pending_rejects_only_a_pending_order(orders_table: tuple[Any, str]) -> None:
+    # Given a PENDING order and an OPEN one
+    resource, name = orders_table
+    table = resource.Table(name)
+    table.put_item(Item={"order_id": "p", "status": "PENDING", "created_at": "2026-11-25T12:00:00.000000Z"})
+    table.put_item(Item={"order_id": "o", "status": "OPEN", "created_at": "2026-11-25T12:00:00.000000Z"})
+    lookup = DynamoOrdersLookup(name, resource)
+    # When both are expired (the PENDING one twice)
+    outcomes = [lookup.expire_pending("p"), lookup.expire_pending("p"), lookup.expire_pending("o")]
+    # Then only the first call on the PENDING order wins; the OPEN order is untouched
+    assert outcomes == [True, False, False]
+    rejected = table.get_item(Key={"order_id": "p"}, ConsistentRead=True)["Item"]
+    assert (rejected["status"], rejected["reject_code"]) == ("REJECTED", "INTAKE_EXPIRED")
+    assert rejected["updated_at"] > rejected["created_at"]
+    assert table.get_item(Key={"order_id": "o"}, ConsistentRead=True)["Item"]["status"] == "OPEN"

@@ -22,6 +22,17 @@ class FakeOrders:
         self.asked.extend(order_ids)
         return {oid: self.items[oid] for oid in order_ids if oid in self.items}
 
+    def expire_pending(self, order_id: str) -> bool:
+        item = self.items.get(order_id)
+        if item is None or item["status"] != "PENDING":
+            return False
+        self.items[order_id] = {**item, "status": "REJECTED", "reject_code": "INTAKE_EXPIRED"}
+        return True
+
+
+def _iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
 
 def test_terminal_orders_are_archived_and_released_once_their_fills_settle(world: World) -> None:
     # Given a filled buy whose fill is not settled yet, a canceled sell, and a still-open sell
@@ -79,3 +90,50 @@ def test_the_sweeper_walks_every_page_of_old_holds(world: World) -> None:
     # Then all 25 were examined and released
     assert result.examined == 25 and len(result.released) == 25
     assert world.balance("buyer", "USD") == (1_000, 0)
+
+
+def test_an_order_left_pending_past_the_timeout_is_rejected_and_released(world: World) -> None:
+    # Given two PENDING orders whose sends failed (holds kept): one 20 minutes old, one 1 minute old
+    world.account("buyer", USD=20_000_000_000)
+    world.order_hold("stale", "buyer", Side.BUY, 3_000_000, 1_000)
+    fresh_amount = world.order_hold("fresh", "buyer", Side.BUY, 3_000_000, 1_000)
+    orders = FakeOrders(
+        {
+            "stale": {**terminal_order("stale", "buyer", Side.BUY, 0, status="PENDING"),
+                      "created_at": _iso(LATER - timedelta(minutes=20))},
+            "fresh": {**terminal_order("fresh", "buyer", Side.BUY, 0, status="PENDING"),
+                      "created_at": _iso(LATER - timedelta(minutes=1))},
+        }
+    )  # fmt: skip
+    # When the sweeper runs with a 10-minute pending timeout
+    result = sweep_holds(world.conn, orders, pending_timeout=timedelta(minutes=10), now=LATER)
+    # Then the stale order is REJECTED (INTAKE_EXPIRED) and its hold released; the fresh one is untouched
+    assert result.expired == ["stale"] and result.released == ["stale"]
+    assert orders.items["stale"]["status"] == "REJECTED"
+    assert orders.items["stale"]["reject_code"] == "INTAKE_EXPIRED"
+    assert world.hold_state("stale") == (0, "CLOSED")
+    assert orders.items["fresh"]["status"] == "PENDING"
+    assert world.hold_state("fresh")[1] == "ACTIVE"
+    assert world.balance("buyer", "USD") == (20_000_000_000 - fresh_amount, fresh_amount)
+
+
+def test_a_pending_order_the_matcher_accepts_first_keeps_its_hold(world: World) -> None:
+    # Given a stale PENDING order that the matcher puts on the book before the sweeper's write
+    world.account("buyer", USD=20_000_000_000)
+    world.order_hold("late", "buyer", Side.BUY, 3_000_000, 1_000)
+
+    class MatcherWinsOrders(FakeOrders):
+        def expire_pending(self, order_id: str) -> bool:
+            self.items[order_id] = {**self.items[order_id], "status": "OPEN"}
+            return super().expire_pending(order_id)
+
+    orders = MatcherWinsOrders(
+        {"late": {**terminal_order("late", "buyer", Side.BUY, 0, status="PENDING"),
+                  "created_at": _iso(LATER - timedelta(hours=2))}}
+    )  # fmt: skip
+    # When the sweeper runs
+    result = sweep_holds(world.conn, orders, now=LATER)
+    # Then the conditional write lost: the order stays OPEN and keeps its hold
+    assert result.expired == [] and result.released == []
+    assert orders.items["late"]["status"] == "OPEN"
+    assert world.hold_state("late")[1] == "ACTIVE"

@@ -100,6 +100,14 @@ class OrdersLookup(Protocol):
 
     def get_orders(self, order_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
 
+    def expire_pending(self, order_id: str) -> bool:
+        """Mark the order ``REJECTED`` (``reject_code`` :data:`INTAKE_EXPIRED`) only if it is still
+        ``PENDING``; True when this call did it (the matcher then skips its ``new`` command)."""
+        ...
+
+
+INTAKE_EXPIRED = "INTAKE_EXPIRED"  # reject_code of an order the matcher never accepted in time
+
 
 @dataclass
 class SweepResult:
@@ -108,6 +116,7 @@ class SweepResult:
     archived: list[str] = field(default_factory=list)  # terminal orders newly archived
     waiting: list[str] = field(default_factory=list)  # terminal orders with fills not yet settled
     orphaned: list[str] = field(default_factory=list)  # no order item after the grace period
+    expired: list[str] = field(default_factory=list)  # PENDING past the pending timeout: now REJECTED
 
 
 def sweep_holds(
@@ -115,18 +124,22 @@ def sweep_holds(
     orders: OrdersLookup,
     *,
     grace: timedelta = timedelta(minutes=5),
+    pending_timeout: timedelta = timedelta(minutes=10),
     page_size: int = 100,
     max_orders: int = 5_000,
     now: datetime | None = None,
 ) -> SweepResult:
     """Release the holds of orders that ended (and whose fills are settled), and of orders that
     never reached ``Orders`` (the intake failed after holding funds) once ``grace`` has passed.
+    Orders still ``PENDING`` after ``pending_timeout`` (the intake could not tell whether its send
+    reached the queue) are rejected with a conditional write first, and only then released.
 
     Walks every ACTIVE hold older than ``grace`` (oldest first, keyset pages of ``page_size``, at
     most ``max_orders`` per run). Each order is handled in its own transaction so one bad order
     does not block the rest.
     """
-    cutoff = (now or datetime.now(UTC)) - grace
+    now = now or datetime.now(UTC)
+    cutoff = now - grace
     result = SweepResult()
     after: tuple[datetime, str] | None = None
     while result.examined < max_orders:
@@ -142,16 +155,22 @@ def sweep_holds(
         if not page:
             break
         after = (page[-1][1], page[-1][0])
-        _sweep_page(conn, orders, [row[0] for row in page], result)
+        _sweep_page(conn, orders, page, result, now - pending_timeout)
         if len(page) < page_size:
             break
     return result
 
 
-def _sweep_page(conn: connection, orders: OrdersLookup, candidates: list[str], result: SweepResult) -> None:
-    result.examined += len(candidates)
-    items = orders.get_orders(candidates)
-    for order_id in candidates:
+def _sweep_page(
+    conn: connection,
+    orders: OrdersLookup,
+    page: list[tuple[str, datetime]],
+    result: SweepResult,
+    pending_cutoff: datetime,
+) -> None:
+    result.examined += len(page)
+    items = orders.get_orders([order_id for order_id, _ in page])
+    for order_id, held_since in page:
         item = items.get(order_id)
         if item is None:
             with conn, conn.cursor() as cur:
@@ -163,6 +182,11 @@ def _sweep_page(conn: connection, orders: OrdersLookup, candidates: list[str], r
                     result.released.append(order_id)
             continue
         snap = to_snapshot(item)
+        if snap.status is OrderStatus.PENDING:
+            _expire_if_stale(
+                conn, orders, snap, held_since=held_since, pending_cutoff=pending_cutoff, result=result
+            )
+            continue
         if not snap.status.is_terminal:
             continue
         with conn:
@@ -170,6 +194,32 @@ def _sweep_page(conn: connection, orders: OrdersLookup, candidates: list[str], r
         if outcome.archived:
             result.archived.append(order_id)
         (result.released if outcome.hold_closed else result.waiting).append(order_id)
+
+
+def _expire_if_stale(
+    conn: connection,
+    orders: OrdersLookup,
+    snap: OrderSnapshot,
+    *,
+    held_since: datetime,
+    pending_cutoff: datetime,
+    result: SweepResult,
+) -> None:
+    """Reject a PENDING order older than the cutoff and release its hold.
+
+    The intake keeps the hold when its send failed (the command may still arrive). Only once the
+    conditional ``PENDING -> REJECTED`` write succeeded can the matcher no longer accept the order
+    (its commit is conditional on ``PENDING``), so only then does the hold go back. A PENDING order
+    has never been on the book, so it has no fills to wait for.
+    """
+    if (snap.created_at or held_since) >= pending_cutoff:
+        return
+    if not orders.expire_pending(snap.order_id):
+        return  # the matcher got there first: the order's terminal state releases the hold
+    with conn, conn.cursor() as cur:
+        release_locked(cur, snap.order_id)
+    result.expired.append(snap.order_id)
+    result.released.append(snap.order_id)
 
 
 class DynamoOrdersLookup:
@@ -195,3 +245,26 @@ class DynamoOrdersLookup:
                     found[str(item["order_id"])] = item
                 request = response.get("UnprocessedKeys") or {}
         return found
+
+    def expire_pending(self, order_id: str) -> bool:
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - only the Lambda edge needs boto3
+
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        try:
+            self._resource.Table(self._table_name).update_item(
+                Key={"order_id": order_id},
+                UpdateExpression="SET #s = :rejected, reject_code = :code, updated_at = :now",
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":rejected": str(OrderStatus.REJECTED),
+                    ":pending": str(OrderStatus.PENDING),
+                    ":code": INTAKE_EXPIRED,
+                    ":now": now,
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

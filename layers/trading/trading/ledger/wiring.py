@@ -25,6 +25,7 @@ class LedgerFunctionSettings(BaseSettings):
     trade_log_bucket: str = ""
     instruments_cache_seconds: float = 60.0
     hold_grace_seconds: int = 300
+    pending_timeout_seconds: int = 600
 
 
 @cache

@@ -8,9 +8,11 @@ Also cancel and amend, which are matcher commands through the same queue. The st
 3. write the order PENDING in ``Orders`` (conditional on a new order id);
 4. send the ``new`` command to ``orders.fifo`` (dedup id = order id).
 
-If step 3 or 4 fails, the earlier steps are undone before the error is returned. If the process
-dies between them, the hold sweeper releases holds whose order never reached the matcher, and a
-client retry with the same ``client_order_id`` (same order id) resumes the missing steps.
+If step 3 fails, the hold is undone before the error is returned. If step 4 fails, nothing is
+undone: a timed-out send may have been delivered, so the order stays PENDING with its hold and the
+caller gets 503 ``SERVICE_UNAVAILABLE``. A client retry with the same ``client_order_id`` (same
+order id) resumes the missing steps; the hold sweeper releases holds whose order never reached
+``Orders`` and rejects (``INTAKE_EXPIRED``) orders left PENDING past its timeout, then releases them.
 """
 
 from __future__ import annotations
@@ -214,19 +216,31 @@ class OrderService:
                         "client_order_id was already used for a different order",
                     )
                 order = existing  # a retry: resend below (the queue drops the duplicate)
-            self.queue.send(new_command(order), dedup_id=order.order_id)
         except DomainError:
             if outcome is HoldOutcome.PLACED:
                 self.holds.undo(order.order_id)
             raise
         except Exception:
-            self._compensate(order.order_id)
+            # No command was sent by this call. Undo only what this call created: after an earlier
+            # attempt (ALREADY_HELD) a command may be in flight, so its hold must stay.
+            if outcome is HoldOutcome.PLACED:
+                self._compensate(order.order_id)
             raise
+        try:
+            self.queue.send(new_command(order), dedup_id=order.order_id)
+        except Exception as exc:
+            # A failed send (e.g. a timeout) may still have been delivered: the matcher could put
+            # the order on the book, so the PENDING item and the hold must stay. A retry with the
+            # same client_order_id resends (SQS drops the duplicate); the hold sweeper rejects
+            # orders that stay PENDING too long and only then releases their hold.
+            raise DomainError(
+                ErrorCode.SERVICE_UNAVAILABLE, "order state unknown; retry with the same client_order_id"
+            ) from exc
         return order
 
     def _compensate(self, order_id: str) -> None:
-        """Undo a half-placed order. The hold goes back only if the PENDING item could be removed:
-        if the matcher already saw the order (ambiguous send), the hold must stay."""
+        """Undo a half-placed order whose command was never sent (the ``Orders`` write failed).
+        The hold goes back only if no PENDING item is left (the delete is conditional on PENDING)."""
         self.orders.delete_pending(order_id)
         if self.orders.get(order_id) is None:
             self.holds.undo(order_id)
