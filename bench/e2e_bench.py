@@ -65,11 +65,13 @@ SYMBOL = "ETH-USD"
 PRICE = "2500.00"
 QUANTITY = "0.010"
 FINAL_EVENTS = frozenset({"filled", "rejected", "canceled"})
+IDLE_PAIRS = int(os.environ.get("BENCH_E2E_IDLE_PAIRS", "10"))
 SETTLE_TIMEOUT_S = float(os.environ.get("BENCH_E2E_TIMEOUT_S", "180"))
 
 APP_FUNCTIONS = "e2e-functions"
 APP_MATCHER = "e2e-matcher"
 APP_POLLERS = "e2e-pollers"
+APP_SAMPLER = "e2e-sampler"  # the bench's own queue-depth sampler: not counted
 _CALLERS = {APP_FUNCTIONS: "functions", APP_MATCHER: "matcher", APP_POLLERS: "pollers"}
 
 
@@ -123,6 +125,8 @@ class CallCounter:
         self.counts: Counter[tuple[str, str, str]] = Counter()
 
     def add(self, user_agent: str, service: str, action: str) -> None:
+        if f"app/{APP_SAMPLER}" in user_agent:
+            return
         with self._lock:
             self.counts[(caller_of(user_agent), service, action)] += 1
 
@@ -314,14 +318,79 @@ def _submit(
         sent[str(decode(response)["order_id"])] = started
 
 
+class QueueSampler:
+    """Samples every SQS queue's visible + in-flight messages each 0.5 s: where a backlog builds."""
+
+    def __init__(self, endpoint: str, region: str) -> None:
+        config = botocore.config.Config(user_agent_appid=APP_SAMPLER)  # type: ignore[call-arg]
+        self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region, config=config)
+        self.peak: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="e2e-bench-queues", daemon=True)
+
+    def _run(self) -> None:
+        urls = self.sqs.list_queues().get("QueueUrls", [])
+        names = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+        while not self._stop.wait(0.5):
+            for url in urls:
+                try:
+                    attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names))
+                except Exception as exc:  # a sample lost is not a result lost
+                    logging.getLogger(__name__).debug("queue sample failed: %s", exc)
+                    continue
+                depth = sum(int(attributes["Attributes"].get(name, 0)) for name in names)
+                name = url.rsplit("/", 1)[-1]
+                self.peak[name] = max(self.peak[name], depth)
+
+    def __enter__(self) -> QueueSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.thread.join(10)
+
+
+def _wait(listener: Listener, done: Any, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with listener.lock:
+            if done():
+                return True
+        time.sleep(0.005)
+    return False
+
+
 def _warm_up(group: list[Trader], listener: Listener) -> None:
     """One crossing pair first, so cold starts (imports, first connections) are not measured."""
     sent: dict[str, float] = {}
     for trader in group[:2]:
         _submit(trader, sent, [], [], count=1)
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    while time.monotonic() < deadline and not all(oid in listener.final for oid in sent):
-        time.sleep(0.05)
+    _wait(listener, lambda: all(oid in listener.final for oid in sent))
+
+
+def _idle_pairs(group: list[Trader], listener: Listener, pairs: int) -> dict[str, Any]:
+    """Unloaded latency: one order in flight at a time. A buy is POSTed and rests (its ``accepted``
+    awaited), then a crossing sell is POSTed and its ``filled`` awaited."""
+    buyer, seller = group[0], group[1]
+    accepted: list[float] = []
+    filled: list[float] = []
+    for _ in range(pairs):
+        sent: dict[str, float] = {}
+        _submit(buyer, sent, [], [], count=1)
+        (buy_id,) = sent
+        if _wait(listener, lambda oid=buy_id: oid in listener.accepted, 30):
+            accepted.append(listener.accepted[buy_id] - sent[buy_id])
+        sent = {}
+        _submit(seller, sent, [], [], count=1)
+        (sell_id,) = sent
+        if _wait(listener, lambda oid=sell_id: oid in listener.final, 30):
+            filled.append(listener.final[sell_id][0] - sent[sell_id])
+    return {
+        "pairs": pairs,
+        "post_to_accepted_event": summary_ms(accepted),
+        "post_to_filled_event": summary_ms(filled),
+    }
 
 
 def run(scheme: str, orders: int = ORDERS, traders: int = TRADERS) -> dict[str, Any]:
@@ -342,22 +411,20 @@ def run(scheme: str, orders: int = ORDERS, traders: int = TRADERS) -> dict[str, 
             try:
                 _warm_up(group, listener)
                 COUNTER.take()  # setup's calls (accounts, keys, subscriptions) are not the orders'
+                idle = _idle_pairs(group, listener, IDLE_PAIRS)
+                idle["aws_calls_per_order"] = per_order(COUNTER.take(), 2 * IDLE_PAIRS)
                 sent: dict[str, float] = {}
                 http: list[float] = []
                 errors: list[str] = []
                 threads = [threading.Thread(target=_submit, args=(t, sent, http, errors)) for t in group]
-                first = time.perf_counter()
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-                submitted_s = time.perf_counter() - first
-                deadline = time.monotonic() + SETTLE_TIMEOUT_S
-                while time.monotonic() < deadline:
-                    with listener.lock:
-                        if all(order_id in listener.final for order_id in sent):
-                            break
-                    time.sleep(0.05)
+                with QueueSampler(runtime.endpoint, runtime.region) as sampler:
+                    first = time.perf_counter()
+                    for thread in threads:
+                        thread.start()
+                    for thread in threads:
+                        thread.join()
+                    submitted_s = time.perf_counter() - first
+                    _wait(listener, lambda: all(order_id in listener.final for order_id in sent))
                 counts = COUNTER.take()
             finally:
                 listener.stop()
@@ -392,6 +459,8 @@ def run(scheme: str, orders: int = ORDERS, traders: int = TRADERS) -> dict[str, 
         "post_to_final_event_all": summary_ms(latencies),
         "http_post": summary_ms(http),
         "aws_calls_per_order": per_order(counts, max(1, len(sent))),
+        "idle": idle,
+        "peak_queue_depth": {name: depth for name, depth in sorted(sampler.peak.items()) if depth},
         "aws_calls_total": sum(counts.values()),
     }
     print(json.dumps(result, sort_keys=True), flush=True)
