@@ -22,7 +22,9 @@ so every order fills). Measured:
   i.e. not calls a deployment pays per request).
 
 Numbers are moto's and one machine's: compare the schemes within one run, not with AWS.
-Run: ``python -m bench.e2e_bench`` (``BENCH_E2E_ORDERS``, default 200; ``BENCH_E2E_TRADERS``, 4).
+Run: ``python -m bench.e2e_bench`` (``BENCH_E2E_ORDERS``, default 200; ``BENCH_E2E_TRADERS``, 4;
+``BENCH_E2E_IDLE_PAIRS``, 10; ``BENCH_E2E_TIMEOUT_S``, 180). Each scheme runs in a child process
+(``--scheme``/``--out``); its log (the functions' JSON logs) is kept under a printed temp dir.
 """
 
 from __future__ import annotations
