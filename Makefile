@@ -80,7 +80,7 @@ reset:
 	rm -rf .local-data
 
 clean: reset
-	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .pytest-tmp
 
 # --- infrastructure (template.yaml): aws-sam-cli pins its own boto3/cfn-lint, so it lives in a
 # separate tools venv that `make test` never needs.
