@@ -220,14 +220,20 @@ def main() -> dict[str, Any]:
     events_total = 0
     for name, factory in implementations.items():
         durations, cpu = time_book(factory, commands)
-        latencies, outputs, mismatches = latency_pass(factory, commands, reference_events)
-        if reference_events is None:
-            reference_events = outputs
-            events_total = sum(len(e) for e in outputs)
-        assert mismatches == 0, (
-            f"{name} produced different events than the reference book for {mismatches} messages"
-        )
-        latencies.sort()
+        # Latency is best of RUNS too (by p99), like throughput: one pass on a shared VM is at the
+        # mercy of whatever else ran in that second. Every pass checks the events.
+        latency_runs: list[list[int]] = []
+        for _ in range(RUNS):
+            latencies, outputs, mismatches = latency_pass(factory, commands, reference_events)
+            if reference_events is None:
+                reference_events = outputs
+                events_total = sum(len(e) for e in outputs)
+            assert mismatches == 0, (
+                f"{name} produced different events than the reference book for {mismatches} messages"
+            )
+            latencies.sort()
+            latency_runs.append(latencies)
+        latencies = min(latency_runs, key=lambda run: percentile(run, 0.99))
         results[name] = {
             "msgs_per_s": round(len(commands) / min(durations)),
             "runs_s": [round(d, 4) for d in durations],
@@ -236,6 +242,7 @@ def main() -> dict[str, Any]:
             "p99_ns": percentile(latencies, 0.99),
             "p999_ns": percentile(latencies, 0.999),
             "max_ns": latencies[-1],
+            "p99_ns_runs": [percentile(run, 0.99) for run in latency_runs],
         }
         r = results[name]
         print(
