@@ -11,7 +11,7 @@ from typing import Any
 
 from trading.domain.enums import InstrumentStatus, OrderStatus, Side
 from trading.domain.instruments import Instrument
-from trading.engine.book import OrderBook
+from trading.engine.book import OrderBook, snapshot_document, snapshot_order
 from trading.engine.commands import NewOrder
 from trading.engine.events import (
     BookDelta,
@@ -57,25 +57,18 @@ def snapshot_from_views(
 
     def dump(orders: list[OrderView]) -> list[dict[str, Any]]:
         return [
-            {
-                "order_id": v.order_id,
-                "account_id": v.account_id,
-                "price": v.price,
-                "quantity": v.remaining,
-                "stp": v.stp.value,
-                "post_only": v.post_only,
-            }
+            snapshot_order(
+                v.order_id,
+                account_id=v.account_id,
+                price=v.price,
+                quantity=v.remaining,
+                stp=v.stp,
+                post_only=v.post_only,
+            )
             for v in orders
         ]
 
-    return {
-        "version": 1,
-        "symbol": instrument.symbol,
-        "status": status.value,
-        "seq": seq,
-        "bids": dump(bids),
-        "asks": dump(asks),
-    }
+    return snapshot_document(instrument.symbol, status, seq, dump(bids), dump(asks))
 
 
 def _marker(inbound: Inbound) -> str:

@@ -12,13 +12,49 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-from trading.domain.enums import InstrumentStatus, OrderType, Side, TimeInForce
+from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.errors import ErrorCode
 from trading.domain.instruments import Instrument
 from trading.engine.commands import Amend, Command, NewOrder
 from trading.engine.events import Event
 
 SNAPSHOT_VERSION = 1
+
+
+def snapshot_order(
+    order_id: str, *, account_id: str, price: int | None, quantity: int, stp: StpMode, post_only: bool
+) -> dict[str, Any]:
+    """One resting order in a book snapshot (``quantity`` is what is still open)."""
+    return {
+        "order_id": order_id,
+        "account_id": account_id,
+        "price": price,
+        "quantity": quantity,
+        "stp": stp.value,
+        "post_only": post_only,
+    }
+
+
+def snapshot_document(
+    symbol: str,
+    status: InstrumentStatus,
+    seq: int,
+    bids: list[dict[str, Any]],
+    asks: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The snapshot every book produces and ``restore`` reads; each side in price-time priority.
+
+    The matcher builds the same document from the ``Orders`` table to rebuild a book, so the
+    shape lives here once.
+    """
+    return {
+        "version": SNAPSHOT_VERSION,
+        "symbol": symbol,
+        "status": status.value,
+        "seq": seq,
+        "bids": bids,
+        "asks": asks,
+    }
 
 
 class L2Snapshot(NamedTuple):

@@ -21,7 +21,7 @@ from typing import Any, Final
 from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.errors import ErrorCode
 from trading.domain.instruments import Instrument
-from trading.engine.book import SNAPSHOT_VERSION, L2Snapshot, state_hash
+from trading.engine.book import L2Snapshot, snapshot_document, snapshot_order, state_hash
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
 from trading.engine.events import (
     BookDelta,
@@ -139,25 +139,19 @@ class FastBook:
     def snapshot(self) -> dict[str, Any]:
         def dump(orders: list[_Order]) -> list[dict[str, Any]]:
             return [
-                {
-                    "order_id": o.order_id,
-                    "account_id": o.account_id,
-                    "price": o.price,
-                    "quantity": o.remaining,
-                    "stp": o.stp.value,
-                    "post_only": o.post_only,
-                }
+                snapshot_order(
+                    o.order_id,
+                    account_id=o.account_id,
+                    price=o.price,
+                    quantity=o.remaining,
+                    stp=o.stp,
+                    post_only=o.post_only,
+                )
                 for o in orders
             ]
 
-        return {
-            "version": SNAPSHOT_VERSION,
-            "symbol": self._symbol,
-            "status": self._status.value,
-            "seq": self._seq,
-            "bids": dump(self._side_orders(True)),
-            "asks": dump(self._side_orders(False)),
-        }
+        bids, asks = dump(self._side_orders(True)), dump(self._side_orders(False))
+        return snapshot_document(self._symbol, self._status, self._seq, bids, asks)
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         if snapshot["symbol"] != self._symbol:

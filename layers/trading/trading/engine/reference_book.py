@@ -15,11 +15,12 @@ from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, Tim
 from trading.domain.errors import ErrorCode
 from trading.domain.instruments import Instrument
 from trading.engine.book import (
-    SNAPSHOT_VERSION,
     L2Snapshot,
     check_amend,
     check_new_order,
     effective_quantity,
+    snapshot_document,
+    snapshot_order,
     state_hash,
 )
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
@@ -112,25 +113,20 @@ class ReferenceBook:
     def snapshot(self) -> dict[str, Any]:
         def dump(orders: list[_Order]) -> list[dict[str, Any]]:
             return [
-                {
-                    "order_id": o.order_id,
-                    "account_id": o.account_id,
-                    "price": o.price,
-                    "quantity": o.remaining,
-                    "stp": o.stp.value,
-                    "post_only": o.post_only,
-                }
+                snapshot_order(
+                    o.order_id,
+                    account_id=o.account_id,
+                    price=o.price,
+                    quantity=o.remaining,
+                    stp=o.stp,
+                    post_only=o.post_only,
+                )
                 for o in orders
             ]
 
-        return {
-            "version": SNAPSHOT_VERSION,
-            "symbol": self._instrument.symbol,
-            "status": self._status.value,
-            "seq": self._seq,
-            "bids": dump(self._bids),
-            "asks": dump(self._asks),
-        }
+        return snapshot_document(
+            self._instrument.symbol, self._status, self._seq, dump(self._bids), dump(self._asks)
+        )
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         if snapshot["symbol"] != self._instrument.symbol:
