@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
-from moto.dynamodb.responses import DynamoHandler
+from localcloud.moto_cloud import serialize_dynamodb
+from localcloud.template import create_table_request, load_template
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from trading.domain.instruments import demo_instruments
 from werkzeug.serving import make_server
@@ -57,7 +57,6 @@ RUNS = (
     ("account_symbol", 1, True),
 )
 APP_PREFIX = "bench-matcher"
-_DYNAMODB_LOCK = threading.RLock()
 
 
 # -- moto with a call counter ------------------------------------------------------------------
@@ -85,17 +84,6 @@ class CountingApp:
         return counts
 
 
-def serialize_dynamodb() -> None:
-    """moto's DynamoDB is not thread-safe under concurrent transactions (docs/matcher.md)."""
-    original = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with _DYNAMODB_LOCK:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-
-
 def start_moto() -> tuple[str, CountingApp, Any]:
     serialize_dynamodb()
     app = CountingApp(DomainDispatcherApplication(create_backend_app))
@@ -105,13 +93,6 @@ def start_moto() -> tuple[str, CountingApp, Any]:
 
 
 # -- one slice of the stack --------------------------------------------------------------------
-
-
-class _CfnLoader(yaml.SafeLoader):
-    pass
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 def _attr(value: Any) -> dict[str, Any]:
@@ -130,7 +111,7 @@ class Stack:
         self.ddb = boto3.client("dynamodb", **kwargs)
         self.sqs = boto3.client("sqs", **kwargs)
         events = boto3.client("events", **kwargs)
-        template = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+        template = load_template(REPO / "template.yaml")
         self.tables = {}
         for name, logical in (
             ("orders", "OrdersTable"),
@@ -139,15 +120,7 @@ class Stack:
         ):
             props = template["Resources"][logical]["Properties"]
             self.tables[name] = f"{prefix}-{name}"
-            request = {
-                "TableName": self.tables[name],
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "KeySchema": props["KeySchema"],
-                "BillingMode": "PAY_PER_REQUEST",
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-            self.ddb.create_table(**request)
+            self.ddb.create_table(**create_table_request(self.tables[name], props, with_stream=False))
         for instrument in demo_instruments():
             item = {k: _attr(v) for k, v in instrument.model_dump(mode="json").items()}
             self.ddb.put_item(TableName=self.tables["instr"], Item=item)

@@ -179,6 +179,28 @@ def load_template(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def create_table_request(
+    table_name: str, properties: Mapping[str, Any], *, with_stream: bool = True
+) -> dict[str, Any]:
+    """``CreateTable`` arguments for one ``AWS::DynamoDB::Table`` of the template (keys, GSIs,
+    stream; on-demand), for tests and benchmarks that build single tables in moto without the
+    whole stack. TTL is a separate ``UpdateTimeToLive`` call."""
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if properties.get("GlobalSecondaryIndexes"):
+        request["GlobalSecondaryIndexes"] = [
+            {"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+            for g in properties["GlobalSecondaryIndexes"]
+        ]
+    if with_stream and properties.get("StreamSpecification"):
+        request["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+    return request
+
+
 # ------------------------------------------------------------------ offline SAM translation
 class _FixedManagedPolicyLoader:
     """The translator's ManagedPolicyLoader without IAM: a fixed name -> ARN map."""

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import boto3
 import psycopg2
 import pytest
-from localcloud.template import load_template
+from localcloud.template import create_table_request, load_template
 from trading import admin
 from trading.adapters.database import Connection
 from trading.api import wiring
@@ -39,23 +39,6 @@ TABLES = {
 def template_resources() -> dict[str, Any]:
     """The resources of ``template.yaml``, read with the local runtime's CloudFormation loader."""
     return dict(load_template(REPO / "template.yaml")["Resources"])
-
-
-def create_table(client: Any, name: str, props: dict[str, Any]) -> None:
-    args: dict[str, Any] = {
-        "TableName": name,
-        "AttributeDefinitions": props["AttributeDefinitions"],
-        "KeySchema": props["KeySchema"],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-    if props.get("GlobalSecondaryIndexes"):
-        args["GlobalSecondaryIndexes"] = [
-            {"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
-            for g in props["GlobalSecondaryIndexes"]
-        ]
-    if props.get("StreamSpecification"):
-        args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-    client.create_table(**args)
 
 
 def create_queue(client: Any, name: str, props: dict[str, Any]) -> str:
@@ -140,7 +123,7 @@ def order_resources(moto_endpoint: str) -> dict[str, str]:
     names: dict[str, str] = {}
     for variable, logical_id in TABLES.items():
         names[variable] = f"{logical_id}-{suffix}"
-        create_table(dynamodb, names[variable], resources[logical_id]["Properties"])
+        dynamodb.create_table(**create_table_request(names[variable], resources[logical_id]["Properties"]))
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
     names["ORDERS_QUEUE_URL"] = create_queue(
         sqs, f"orders-{suffix}.fifo", resources["OrdersQueue"]["Properties"]

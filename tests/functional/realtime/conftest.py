@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-from localcloud.template import load_template
+from localcloud.template import create_table_request, load_template
 
 REPO = Path(__file__).resolve().parents[3]
 TABLES = {
@@ -30,24 +30,10 @@ TABLES = {
 }
 
 
-def table_definition(logical_id: str) -> dict[str, Any]:
-    """``create_table`` arguments for one table of ``template.yaml`` (keys, GSIs; on-demand)."""
-    template = load_template(REPO / "template.yaml")
-    props = template["Resources"][logical_id]["Properties"]
-    args: dict[str, Any] = {
-        "AttributeDefinitions": props["AttributeDefinitions"],
-        "KeySchema": props["KeySchema"],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-    if props.get("GlobalSecondaryIndexes"):
-        args["GlobalSecondaryIndexes"] = [
-            {"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
-            for g in props["GlobalSecondaryIndexes"]
-        ]
-    if props.get("StreamSpecification"):
-        args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-    ttl = props.get("TimeToLiveSpecification")
-    return {"create": args, "ttl": ttl}
+def table_properties(logical_id: str) -> dict[str, Any]:
+    """One table's properties in ``template.yaml`` (keys, GSIs, stream, TTL)."""
+    properties: dict[str, Any] = load_template(REPO / "template.yaml")["Resources"][logical_id]["Properties"]
+    return properties
 
 
 AWS_ENV = {
@@ -85,10 +71,10 @@ def realtime_tables(moto_endpoint: str) -> Tables:
     names = {}
     for env, logical_id in TABLES.items():
         name = f"{logical_id}-{suffix}"
-        definition = table_definition(logical_id)
-        client.create_table(TableName=name, **definition["create"])
-        if definition["ttl"]:
-            client.update_time_to_live(TableName=name, TimeToLiveSpecification=definition["ttl"])
+        props = table_properties(logical_id)
+        client.create_table(**create_table_request(name, props))
+        if ttl := props.get("TimeToLiveSpecification"):
+            client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         names[env] = name
     return Tables(names, client)
 

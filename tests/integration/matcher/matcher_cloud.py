@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
+from localcloud.template import create_table_request, load_template
 from trading.domain.enums import OrderType, Side
 from trading.domain.instruments import Instrument, demo_instruments
 from trading.engine.codec import encode_command
@@ -35,15 +35,8 @@ REPO = Path(__file__).resolve().parents[3]
 TABLES = {"orders": "OrdersTable", "books": "OrderBooksTable", "instruments": "InstrumentsTable"}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML, turning every ``!Tag`` into a plain value (we only need keys)."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
 def table_definitions() -> dict[str, dict[str, Any]]:
-    template = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)
+    template = load_template(REPO / "template.yaml")
     return {name: template["Resources"][logical]["Properties"] for name, logical in TABLES.items()}
 
 
@@ -69,15 +62,7 @@ class MatcherCloud:
         self.events = boto3.client("events", **kwargs)
         self.names = {name: f"{self.prefix}-{name}" for name in TABLES}
         for name, props in table_definitions().items():
-            request: dict[str, Any] = {
-                "TableName": self.names[name],
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "KeySchema": props["KeySchema"],
-                "BillingMode": "PAY_PER_REQUEST",
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-            self.ddb.create_table(**request)
+            self.ddb.create_table(**create_table_request(self.names[name], props, with_stream=False))
         self.queue_url = self.sqs.create_queue(
             QueueName=f"{self.prefix}-orders.fifo",
             Attributes={
