@@ -106,27 +106,34 @@ def install_patches() -> None:
             return
         _patch_lambda_invoke()
         _patch_event_targets()
-        _serialize_dynamodb()
+        serialize_dynamodb()
+        _copy_each_table_once_per_transaction()
         fifo.install()
         _patched = True
 
 
 _dynamodb_lock = threading.RLock()
+_dynamodb_serialized = False
 
 
-def _serialize_dynamodb() -> None:
+def serialize_dynamodb() -> None:
     """moto's DynamoDB backend is not thread-safe: TransactWriteItems deep-copies a table while
     another request thread mutates it ("dictionary changed size during iteration", HTTP 500),
     which real DynamoDB never does. The runtime serves the matcher and every function at once,
-    so DynamoDB requests are applied one at a time, as the real service's isolation promises."""
-    original = DynamoHandler.call_action
+    so DynamoDB requests are applied one at a time, as the real service's isolation promises.
+    Idempotent; the matcher benchmark uses it for its own moto server too."""
+    global _dynamodb_serialized  # noqa: PLW0603 - a process-wide patch, applied once
+    with _dynamodb_lock:
+        if _dynamodb_serialized:
+            return
+        original = DynamoHandler.call_action
 
-    def call_action(self: DynamoHandler) -> Any:
-        with _dynamodb_lock:
-            return original(self)
+        def call_action(self: DynamoHandler) -> Any:
+            with _dynamodb_lock:
+                return original(self)
 
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    _copy_each_table_once_per_transaction()
+        DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+        _dynamodb_serialized = True
 
 
 class _TransactionCopies:
