@@ -16,6 +16,8 @@ def environment() -> dict[str, Any]:
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
+        # which build of the interpreter (a PGO/LTO build runs the engine ~12% faster; see Makefile)
+        "interpreter": os.path.realpath(sys.executable),
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
