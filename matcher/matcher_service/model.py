@@ -99,6 +99,7 @@ class Outcome:
     symbol: str
     prev_seq: int
     last_seq: int
+    resting: int = 0  # orders resting on the book after the batch (the checkpoint keeps it)
     events: list[EventRecord] = field(default_factory=list)
     orders: dict[str, OrderWrite] = field(default_factory=dict)
     levels: dict[tuple[Side, int], LevelWrite] = field(default_factory=dict)

@@ -99,14 +99,15 @@ class Matcher:
         symbol = instrument.symbol
         self.metrics.count("recoveries")
         while True:
-            seq = self.store.load_checkpoint(symbol)
+            checkpoint = self.store.load_checkpoint(symbol)
             outbox = self.store.load_outbox(symbol)
             for box in outbox:
                 if box.deferred:
                     self.store.apply_deferred(box)
-            resting = self.store.load_resting(symbol)
-            if self.store.load_checkpoint(symbol) == seq:
+            resting = self.store.load_resting(symbol, checkpoint.resting)
+            if self.store.load_checkpoint(symbol).seq == checkpoint.seq:
                 break  # nobody committed while we read: the orders match the checkpoint
+        seq = checkpoint.seq
         state = SymbolState(instrument, seq, resting)
         previous = self.books.get(symbol)
         if previous is not None:

@@ -6,9 +6,11 @@ Item layout (docs/architecture.md, docs/matcher.md):
   ``quantity``, ``price``, ``seq`` (last seq that changed the order), ``priority_seq`` (place in
   its level's queue), ``updated_at``; ``commands`` is the string set of cancel/amend command ids
   applied to the order (the exactly-once marker of those commands; a new order's marker is its
-  status leaving ``PENDING``).
-* ``OrderBooks``: ``checkpoint`` (``seq``), ``level#<SIDE>#<price:020d>`` (``quantity``, ``seq``)
-  and ``outbox#<first seq:020d>`` (``events`` JSON, optional ``deferred`` JSON writes).
+  status leaving ``PENDING``). ``book_symbol`` exists only while the order rests: it keys the
+  sparse ``by-book`` index that recovery queries.
+* ``OrderBooks``: ``checkpoint`` (``seq``, ``resting`` = how many orders rest after that seq),
+  ``level#<SIDE>#<price:020d>`` (``quantity``, ``seq``) and ``outbox#<first seq:020d>``
+  (``events`` JSON, optional ``deferred`` JSON writes).
 """
 
 import json
@@ -27,6 +29,9 @@ from matcher_service.model import RESTING, EventRecord, LevelWrite, OrderView, O
 log = logging.getLogger(__name__)
 
 TRANSACT_LIMIT = 100  # TransactWriteItems items per call
+BY_BOOK_INDEX = "by-book"  # sparse GSI of OrdersTable: book_symbol (HASH), priority_seq (RANGE)
+# The index is eventually consistent; recovery re-queries this long before scanning the table.
+INDEX_WAIT_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 OUTBOX_CHUNK_BYTES = 300_000  # an item is at most 400 KB
 CHECKPOINT = "checkpoint"
 OUTBOX_PREFIX = "outbox#"
@@ -75,6 +80,12 @@ class CommitRejectedError(Exception):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__(", ".join(reasons))
         self.reasons = reasons
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int  # the last seq committed for the symbol (0: nothing yet)
+    resting: int | None  # orders resting after it; None for a checkpoint written before the count
 
 
 @dataclass
@@ -133,6 +144,7 @@ def _view_attributes(view: OrderView, now_iso: str) -> tuple[dict[str, Any], dic
         fields["quantity"] = _n(view.quantity)
     if view.resting:
         fields["priority_seq"] = _n(view.priority_seq)
+        fields["book_symbol"] = _s(view.symbol)
     if view.reject_code is not None:
         fields["reject_code"] = _s(view.reject_code)
     static: dict[str, Any] = {
@@ -182,6 +194,9 @@ def _order_update(
     expression = ""
     if sets:
         expression = "SET " + ", ".join(sets)
+    if view is not None and not view.resting:
+        names["#book"] = "book_symbol"  # off the by-book index once it stops resting
+        expression += " REMOVE #book"
     if write.command_ids:
         names["#cmds"] = "commands"
         values[":cmds"] = {"SS": list(write.command_ids)}
@@ -312,14 +327,53 @@ class BookStore:
                 request = got.get("UnprocessedKeys") or {}
         return statuses
 
-    def load_checkpoint(self, symbol: str) -> int:
+    def load_checkpoint(self, symbol: str) -> Checkpoint:
         got = self._ddb.get_item(
             TableName=self.books_table, Key={"symbol": _s(symbol), "sk": _s(CHECKPOINT)}, ConsistentRead=True
         )
-        return int(got["Item"]["seq"]["N"]) if "Item" in got else 0
+        if "Item" not in got:
+            return Checkpoint(0, 0)
+        item = plain_item(got["Item"])
+        return Checkpoint(item["seq"], item.get("resting"))
 
-    def load_resting(self, symbol: str) -> list[OrderView]:
-        """Resting orders of ``symbol``. Production would query a sparse GSI (docs/matcher.md)."""
+    def load_resting(self, symbol: str, expected: int | None) -> list[OrderView]:
+        """The resting orders of ``symbol``, ``expected`` of them (the checkpoint's count).
+
+        The sparse ``by-book`` index names the candidates and a consistent ``BatchGetItem``
+        confirms each. The index lags the table, so a short count is re-queried with backoff; if
+        it stays short (or the checkpoint predates the count) the table is scanned: slower, never
+        wrong.
+        """
+        if expected is not None:
+            views: list[OrderView] = []
+            for wait in (0.0, *INDEX_WAIT_SECONDS):
+                time.sleep(wait)
+                views = self._resting_from_index(symbol)
+                if len(views) == expected:
+                    return views
+            log.warning(
+                "by-book index shows %d of %d resting %s orders; scanning the table instead",
+                len(views),
+                expected,
+                symbol,
+            )
+        return self._resting_from_scan(symbol)
+
+    def _resting_from_index(self, symbol: str) -> list[OrderView]:
+        keys = self._query(
+            TableName=self.orders_table,
+            IndexName=BY_BOOK_INDEX,
+            KeyConditionExpression="book_symbol = :sym",
+            ExpressionAttributeValues={":sym": _s(symbol)},
+        )
+        items = self.read_orders([key["order_id"] for key in keys])
+        return [
+            view_from_item(item)
+            for item in items.values()
+            if item.get("symbol") == symbol and item.get("status") in RESTING
+        ]
+
+    def _resting_from_scan(self, symbol: str) -> list[OrderView]:
         items = self._scan(
             TableName=self.orders_table,
             ConsistentRead=True,
@@ -374,21 +428,21 @@ class BookStore:
     def prepare(self, outcome: Outcome, now_iso: str, token: str) -> PreparedCommit:
         """One transaction: checkpoint + outbox + every exactly-once marker + as many other writes
         as fit in the 100-item limit; the rest become idempotent deferred writes in the outbox."""
+        checkpoint_values: dict[str, Any] = {
+            ":new": _n(outcome.last_seq),
+            ":now": _s(now_iso),
+            ":resting": _n(outcome.resting),
+        }
         if outcome.prev_seq == 0:
             checkpoint_condition = "attribute_not_exists(sk)"
-            checkpoint_values: dict[str, Any] = {":new": _n(outcome.last_seq), ":now": _s(now_iso)}
         else:
             checkpoint_condition = "#seq = :prev"
-            checkpoint_values = {
-                ":prev": _n(outcome.prev_seq),
-                ":new": _n(outcome.last_seq),
-                ":now": _s(now_iso),
-            }
+            checkpoint_values[":prev"] = _n(outcome.prev_seq)
         checkpoint = {
             "Update": {
                 "TableName": self.books_table,
                 "Key": {"symbol": _s(outcome.symbol), "sk": _s(CHECKPOINT)},
-                "UpdateExpression": "SET #seq = :new, updated_at = :now",
+                "UpdateExpression": "SET #seq = :new, updated_at = :now, resting = :resting",
                 "ConditionExpression": checkpoint_condition,
                 "ExpressionAttributeNames": {"#seq": "seq"},
                 "ExpressionAttributeValues": checkpoint_values,

@@ -112,6 +112,14 @@ class SymbolState:
             self._apply_one(inbound, now_iso, outcome)
             outcome.applied.append(inbound)
         outcome.last_seq = self.seq
+        # Between batches every view rests (committed() drops the others), so the orders that
+        # stopped resting in this batch are exactly the touched views that are not resting now.
+        ended = sum(
+            1
+            for order_id, write in outcome.orders.items()
+            if write.view is not None and not write.view.resting and order_id in self.views
+        )
+        outcome.resting = len(self.views) - ended
         return outcome
 
     def committed(self, outcome: Outcome) -> None:

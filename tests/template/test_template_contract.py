@@ -170,7 +170,12 @@ def test_table_extras_streams_ttl_and_indexes_match_the_contract(resources: dict
         }
 
     # Then they are exactly the documented ones
-    assert gsi(orders) == {"by-account": ["account_id", "created_at"]}
+    assert gsi(orders) == {
+        "by-account": ["account_id", "created_at"],
+        "by-book": ["book_symbol", "priority_seq"],
+    }
+    projections = {i["IndexName"]: i["Projection"] for i in orders["GlobalSecondaryIndexes"]}
+    assert projections["by-book"] == {"ProjectionType": "KEYS_ONLY"}  # recovery re-reads each item
     assert orders["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert gsi(connections) == {"by-channel": ["channel", "connection_id"]}
     assert connections["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}

@@ -79,7 +79,7 @@ def test_tables_come_up_with_their_keys_indexes_and_streams(stack: StackResult, 
     assert all(t["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST" for t in tables.values())
     orders = tables["OrdersTable"]
     assert [k["AttributeName"] for k in orders["KeySchema"]] == ["order_id"]
-    assert [i["IndexName"] for i in orders["GlobalSecondaryIndexes"]] == ["by-account"]
+    assert [i["IndexName"] for i in orders["GlobalSecondaryIndexes"]] == ["by-account", "by-book"]
     assert orders["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert [k["AttributeName"] for k in tables["OrderBooksTable"]["KeySchema"]] == ["symbol", "sk"]
 

@@ -358,9 +358,15 @@ def check_exactly_once(
         assert outcomes[order_id] == 1, f"{order_id} accepted/rejected {outcomes[order_id]} times"
         assert order.get("filled_quantity", 0) == fills[order_id], order_id
     resting: dict[tuple[str, int], int] = {}
+    resting_ids: set[str] = set()
     for order in orders.values():
-        if order["status"] in ("OPEN", "PARTIALLY_FILLED"):
+        if order.get("symbol") == symbol and order["status"] in ("OPEN", "PARTIALLY_FILLED"):
             key = (order["side"], order["price"])
             resting[key] = resting.get(key, 0) + order["remaining_quantity"]
+            resting_ids.add(order["order_id"])
     assert cloud.levels(symbol) == resting
+    # the sparse by-book index holds exactly the resting orders, and the checkpoint counts them
+    indexed = {o["order_id"] for o in orders.values() if o.get("book_symbol") == symbol}
+    assert indexed == resting_ids
+    assert cloud.book_items(symbol)["checkpoint"].get("resting") == len(resting_ids)
     return events
