@@ -1,9 +1,9 @@
 # The only entry point: `make run` and `make test` set everything up on a fresh machine.
 SHELL := /bin/bash
 # The interpreter behind .venv: the distribution's CPython 3.11 when there is one. Debian's (like
-# python.org's and the python:3.11 images the matcher runs on) is built with PGO and LTO; pyenv's
-# default build is not and runs the engine bench about 12% slower. Override with PYTHON=...;
-# an existing .venv keeps its interpreter until it is removed.
+# the python:3.11 image the matcher runs on) is built with PGO and LTO; pyenv's default build is
+# not and runs the engine bench about 12% slower. Override with PYTHON=...; an existing .venv
+# keeps its interpreter until it is removed.
 PYTHON ?= $(shell /usr/bin/python3.11 -c 'import ensurepip' 2>/dev/null && echo /usr/bin/python3.11 || echo python3.11)
 VENV := .venv
 BIN := $(VENV)/bin
