@@ -10,6 +10,8 @@ moto serves every AWS API the code calls. Where moto stops short of AWS, the run
 * CloudFormation creates state machines in moto's plain Step Functions backend, while executions
   (``execute_state_machine``) live in the parser backend: :func:`sync_state_machines` copies them;
 * SQS FIFO deduplication window, redelivery order and sequence numbers: see :mod:`localcloud.fifo`;
+* ``TransactWriteItems`` rolls back item by item instead of copying whole tables: see
+  :mod:`localcloud.transactions`;
 * moto invokes SQS/DynamoDB-stream event source mappings synchronously inside ``SendMessage``/
   ``PutItem``; :func:`detach_event_source_mappings` turns that off, the runtime's pollers do it
   the way Lambda does (see :mod:`localcloud.pollers`).
@@ -26,11 +28,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import moto.dynamodb.models as dynamodb_models
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
-from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
@@ -40,7 +41,7 @@ from moto.stepfunctions.models import stepfunctions_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.utilities.arns import parse_arn
 
-from localcloud import fifo
+from localcloud import fifo, transactions
 from localcloud.lambdas import LambdaRunner
 
 _log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def install_patches() -> None:
         _patch_lambda_invoke()
         _patch_event_targets()
         serialize_dynamodb()
-        _copy_each_table_once_per_transaction()
+        transactions.install()
         fifo.install()
         _patched = True
 
@@ -134,42 +135,6 @@ def serialize_dynamodb() -> None:
 
         DynamoHandler.call_action = call_action  # type: ignore[method-assign]
         _dynamodb_serialized = True
-
-
-class _TransactionCopies:
-    """Stands in for the ``copy`` module inside moto's DynamoDB models.
-
-    ``transact_write_items`` deep-copies a table once per *item* of the transaction to be able to
-    roll back, so a 20-item matcher commit copied the whole Orders table 20 times and the local
-    matcher slowed to a few orders per second as the table grew. During a transaction this
-    copies each table once (the rollback state is the same object either way); everywhere else it
-    is ``copy.deepcopy``. Safe because DynamoDB requests are serialized (``_dynamodb_lock``)."""
-
-    def __init__(self) -> None:
-        self.memo: dict[int, Any] | None = None
-
-    def deepcopy(self, value: Any) -> Any:
-        if self.memo is None:
-            return copy.deepcopy(value)
-        key = id(value)
-        if key not in self.memo:
-            self.memo[key] = copy.deepcopy(value)
-        return self.memo[key]
-
-
-def _copy_each_table_once_per_transaction() -> None:
-    shim = _TransactionCopies()
-    setattr(dynamodb_models, "copy", shim)  # noqa: B010 - replacing a module global on purpose
-    original = DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-        shim.memo = {}
-        try:
-            original(self, transact_items)
-        finally:
-            shim.memo = None
-
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def _patch_lambda_invoke() -> None:
