@@ -11,7 +11,7 @@ from typing import Any
 
 from trading.domain.enums import InstrumentStatus, OrderStatus, Side
 from trading.domain.instruments import Instrument
-from trading.engine.book import OrderBook, snapshot_document, snapshot_order
+from trading.engine.book import OrderBook, snapshot_document, snapshot_orders
 from trading.engine.commands import NewOrder
 from trading.engine.events import (
     BookDelta,
@@ -55,20 +55,7 @@ def snapshot_from_views(
     bids = sorted((v for v in resting if v.side is Side.BUY), key=lambda v: (-(v.price or 0), v.priority_seq))
     asks = sorted((v for v in resting if v.side is Side.SELL), key=lambda v: (v.price or 0, v.priority_seq))
 
-    def dump(orders: list[OrderView]) -> list[dict[str, Any]]:
-        return [
-            snapshot_order(
-                v.order_id,
-                account_id=v.account_id,
-                price=v.price,
-                quantity=v.remaining,
-                stp=v.stp,
-                post_only=v.post_only,
-            )
-            for v in orders
-        ]
-
-    return snapshot_document(instrument.symbol, status, seq, dump(bids), dump(asks))
+    return snapshot_document(instrument.symbol, status, seq, snapshot_orders(bids), snapshot_orders(asks))
 
 
 def _marker(inbound: Inbound) -> str:

@@ -7,7 +7,7 @@ implementations apply identical rules.
 """
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -21,18 +21,36 @@ from trading.engine.events import Event
 SNAPSHOT_VERSION = 1
 
 
-def snapshot_order(
-    order_id: str, *, account_id: str, price: int | None, quantity: int, stp: StpMode, post_only: bool
-) -> dict[str, Any]:
-    """One resting order in a book snapshot (``quantity`` is what is still open)."""
-    return {
-        "order_id": order_id,
-        "account_id": account_id,
-        "price": price,
-        "quantity": quantity,
-        "stp": stp.value,
-        "post_only": post_only,
-    }
+class RestingOrder(Protocol):
+    """What a snapshot needs of a resting order; both books' orders and the matcher's views have it."""
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def price(self) -> int | None: ...
+    @property
+    def remaining(self) -> int: ...
+    @property
+    def stp(self) -> StpMode: ...
+    @property
+    def post_only(self) -> bool: ...
+
+
+def snapshot_orders(orders: Iterable[RestingOrder]) -> list[dict[str, Any]]:
+    """One side of a book snapshot, in the given (price-time) order; ``quantity`` is what is open."""
+    return [
+        {
+            "order_id": order.order_id,
+            "account_id": order.account_id,
+            "price": order.price,
+            "quantity": order.remaining,
+            "stp": order.stp.value,
+            "post_only": order.post_only,
+        }
+        for order in orders
+    ]
 
 
 def snapshot_document(

@@ -21,7 +21,7 @@ from typing import Any, Final
 from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.errors import ErrorCode
 from trading.domain.instruments import Instrument
-from trading.engine.book import L2Snapshot, snapshot_document, snapshot_order, state_hash
+from trading.engine.book import L2Snapshot, snapshot_document, snapshot_orders, state_hash
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
 from trading.engine.events import (
     BookDelta,
@@ -137,20 +137,7 @@ class FastBook:
         return result
 
     def snapshot(self) -> dict[str, Any]:
-        def dump(orders: list[_Order]) -> list[dict[str, Any]]:
-            return [
-                snapshot_order(
-                    o.order_id,
-                    account_id=o.account_id,
-                    price=o.price,
-                    quantity=o.remaining,
-                    stp=o.stp,
-                    post_only=o.post_only,
-                )
-                for o in orders
-            ]
-
-        bids, asks = dump(self._side_orders(True)), dump(self._side_orders(False))
+        bids, asks = snapshot_orders(self._side_orders(True)), snapshot_orders(self._side_orders(False))
         return snapshot_document(self._symbol, self._status, self._seq, bids, asks)
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:

@@ -20,7 +20,7 @@ from trading.engine.book import (
     check_new_order,
     effective_quantity,
     snapshot_document,
-    snapshot_order,
+    snapshot_orders,
     state_hash,
 )
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
@@ -111,22 +111,8 @@ class ReferenceBook:
         return result
 
     def snapshot(self) -> dict[str, Any]:
-        def dump(orders: list[_Order]) -> list[dict[str, Any]]:
-            return [
-                snapshot_order(
-                    o.order_id,
-                    account_id=o.account_id,
-                    price=o.price,
-                    quantity=o.remaining,
-                    stp=o.stp,
-                    post_only=o.post_only,
-                )
-                for o in orders
-            ]
-
-        return snapshot_document(
-            self._instrument.symbol, self._status, self._seq, dump(self._bids), dump(self._asks)
-        )
+        bids, asks = snapshot_orders(self._bids), snapshot_orders(self._asks)
+        return snapshot_document(self._instrument.symbol, self._status, self._seq, bids, asks)
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         if snapshot["symbol"] != self._instrument.symbol:
