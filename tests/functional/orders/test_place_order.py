@@ -73,10 +73,12 @@ def test_market_buy_holds_budget_plus_fee(order_stack: OrderStack, place) -> Non
     # Then 100 USD + 0.2% fee is held
     assert status == 201, body
     assert order_stack.balance("alice", "USD") == (200_000_000 - 100_200_000, 100_200_000)
+    # And the command carries the budget in notional units (10^-(2+4) USD); price and quantity,
+    # which a budget-only market buy does not have, are left out of the message
     [command] = order_stack.receive_commands()
-    assert (
-        command["quote_budget"] == 100_000_000
-    )  # notional units: 10^-(2+4) USD and command["price"] is None
+    assert command["quote_budget"] == 100_000_000
+    assert "price" not in command and "quantity" not in command
+    assert (command["order_type"], command["time_in_force"]) == ("MARKET", "IOC")
 
 
 def test_insufficient_funds_is_422_and_holds_nothing(order_stack: OrderStack, place) -> None:

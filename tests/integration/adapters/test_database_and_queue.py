@@ -70,6 +70,48 @@ def test_commands_are_grouped_by_the_configured_scheme(aws_env, scheme: str, exp
     assert json.loads(messages[0]["Body"]) == command
 
 
+def test_intake_sends_the_canonical_form_the_engine_codec_writes(aws_env) -> None:
+    from trading.domain.enums import OrderType, Side
+    from trading.engine.codec import decode_command, encode_command
+    from trading.services.orders import new_command
+    from trading.services.records import OrderRecord
+
+    # Given a FIFO queue and a limit order whose options are all at their default
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    record = OrderRecord(
+        order_id="o1",
+        account_id="alice",
+        symbol="BTC-USD",
+        side=Side.SELL,
+        order_type=OrderType.LIMIT,
+        price=3000050,
+        quantity=15,
+        client_order_id="c1",
+        created_at="t",
+        updated_at="t",
+    )
+    # When intake queues its command
+    OrdersQueue(url, "symbol").send(new_command(record), dedup_id="o1")
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    # Then the defaults are left out, and the body is byte for byte what the engine codec writes
+    body = message["Body"]
+    assert json.loads(body) == {
+        "type": "new",
+        "order_id": "o1",
+        "account_id": "alice",
+        "symbol": "BTC-USD",
+        "side": "SELL",
+        "order_type": "LIMIT",
+        "price": 3000050,
+        "quantity": 15,
+        "client_order_id": "c1",
+    }
+    assert body.encode() == encode_command(decode_command(body))
+
+
 def test_engine_codec_decodes_what_intake_sends() -> None:
     # The matcher decodes with trading.engine.codec: the intake's JSON must be accepted as is
     from trading.domain.enums import OrderType, Side

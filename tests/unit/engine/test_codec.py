@@ -2,6 +2,7 @@
 
 import orjson
 import pytest
+from trading.domain.command_wire import compact_command
 from trading.domain.enums import OrderType, Side, StpMode, TimeInForce
 from trading.domain.errors import ErrorCode
 from trading.engine import Amend, Cancel, Command, MatchingEngine, NewOrder, Trade
@@ -129,6 +130,69 @@ def test_bad_wire_messages_raise_decode_errors_with_codes(data: bytes, code: Err
 )
 def test_commands_round_trip(command) -> None:
     assert decode_command(encode_command(command)) == command
+
+
+def test_encoding_leaves_out_the_fields_at_their_default() -> None:
+    # Given a plain GTC limit buy and a market buy that sets every option
+    plain = buy("b1", 100, 10)
+    options = NewOrder(
+        "m1",
+        "carol",
+        SYMBOL,
+        Side.BUY,
+        OrderType.MARKET,
+        None,
+        None,
+        TimeInForce.IOC,
+        False,
+        StpMode.CANCEL_BOTH,
+        12345,
+        "c-9",
+    )
+    # When encoded
+    # Then the plain order carries only what differs from the defaults
+    assert orjson.loads(encode_command(plain)) == {
+        "type": "new",
+        "order_id": "b1",
+        "account_id": "alice",
+        "symbol": SYMBOL,
+        "side": "BUY",
+        "order_type": "LIMIT",
+        "price": 100,
+        "quantity": 10,
+    }
+    # And set options are all kept, the unset price, quantity and post_only left out
+    assert orjson.loads(encode_command(options)) == {
+        "type": "new",
+        "order_id": "m1",
+        "account_id": "carol",
+        "symbol": SYMBOL,
+        "side": "BUY",
+        "order_type": "MARKET",
+        "time_in_force": "IOC",
+        "stp": "CANCEL_BOTH",
+        "quote_budget": 12345,
+        "client_order_id": "c-9",
+    }
+    # And an amend leaves out the value it does not change
+    assert orjson.loads(encode_command(Amend("b1", "alice", SYMBOL, quantity=5))) == {
+        "type": "amend",
+        "order_id": "b1",
+        "account_id": "alice",
+        "symbol": SYMBOL,
+        "quantity": 5,
+    }
+
+
+def test_zero_and_true_are_not_mistaken_for_defaults() -> None:
+    # 0 == False and 0 is falsy, but a price of 0 is a (bad) price, not "no price"
+    assert compact_command({"price": 0, "quantity": 0, "post_only": True, "quote_budget": 0}) == {
+        "price": 0,
+        "quantity": 0,
+        "post_only": True,
+        "quote_budget": 0,
+    }
+    assert compact_command({"post_only": False, "time_in_force": "GTC", "stp": "CANCEL_NEWEST"}) == {}
 
 
 def test_every_event_type_round_trips(engine: MatchingEngine) -> None:

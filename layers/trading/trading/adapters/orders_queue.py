@@ -1,7 +1,8 @@
 """``orders.fifo``: matcher commands in the wire format of docs/architecture.md.
 
-The JSON is written here with orjson field by field, in the documented format, so this adapter
-does not depend on the engine package (``trading.engine.codec`` decodes the same format).
+The JSON is written here with orjson in the documented format, in its canonical shape (fields at
+their default left out, :mod:`trading.domain.command_wire`), so this adapter does not depend on
+the engine package (``trading.engine.codec`` decodes the same format).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 import orjson
 
 from trading.adapters import aws
+from trading.domain.command_wire import compact_command
 from trading.settings import GroupScheme
 
 
@@ -35,7 +37,7 @@ class OrdersQueue:
     def send(self, command: dict[str, Any], dedup_id: str) -> None:
         self._sqs.send_message(
             QueueUrl=self._url,
-            MessageBody=orjson.dumps(command).decode(),
+            MessageBody=orjson.dumps(compact_command(command)).decode(),
             MessageGroupId=group_id(self._scheme, str(command["account_id"]), str(command["symbol"])),
             MessageDeduplicationId=dedup_id,
         )

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import orjson
 
+from trading.domain.command_wire import compact_command
 from trading.domain.enums import OrderType, Side, StpMode, TimeInForce
 from trading.domain.errors import DomainError, ErrorCode
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
@@ -44,6 +45,9 @@ _SIDES: Final[dict[str, Side]] = {s.value: s for s in Side}
 _ORDER_TYPES: Final[dict[str, OrderType]] = {t.value: t for t in OrderType}
 _TIFS: Final[dict[str, TimeInForce]] = {t.value: t for t in TimeInForce}
 _STPS: Final[dict[str, StpMode]] = {m.value: m for m in StpMode}
+_GTC: Final = TimeInForce.GTC
+_CANCEL_NEWEST: Final = StpMode.CANCEL_NEWEST
+_ABSENT: Final = object()  # "key not in the message", as opposed to an explicit null
 _loads: Final = orjson.loads
 _dumps: Final = orjson.dumps
 
@@ -86,31 +90,67 @@ def _check_keys(obj: dict[str, Any], allowed: frozenset[str]) -> None:
         raise _fail(f"unknown field(s): {', '.join(unknown)}", ErrorCode.UNKNOWN_FIELD)
 
 
-def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:
-    """The common case: all 13 keys present and valid. ``None`` sends anything else to the strict path.
+def _optional_enum(raw: Any, values: dict[str, Any], default: Any) -> Any:
+    """An optional enum field: ``default`` when absent or null (as in the strict path), ``None``
+    when not one of ``values``."""
+    if raw is _ABSENT or raw is None:
+        return default
+    return values.get(raw) if type(raw) is str else None
 
-    With exactly 13 keys of which the 12 fields read here plus ``type`` exist, there can be no
-    unknown key, so no separate key-set check is needed.
+
+def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:  # noqa: PLR0912 -- inlined hot path
+    """The common case: every field valid, optional ones absent or explicit. ``None`` sends
+    anything else (a missing or mistyped field, an unknown key) to the strict path for its error.
+
+    The five required fields plus ``type`` and the optional fields found make up every key the
+    message may have, so when that count equals ``len(obj)`` there is no unknown key and no
+    separate key-set check is needed.
     """
-    if len(obj) != len(_NEW_KEYS):
-        return None
     try:
         order_id = obj["order_id"]
         account_id = obj["account_id"]
         symbol = obj["symbol"]
         side = _SIDES.get(obj["side"])
         order_type = _ORDER_TYPES.get(obj["order_type"])
-        price = obj["price"]
-        quantity = obj["quantity"]
-        budget = obj["quote_budget"]
-        tif = _TIFS.get(obj["time_in_force"])
-        post_only = obj["post_only"]
-        stp = _STPS.get(obj["stp"])
-        client_order_id = obj["client_order_id"]
     except (KeyError, TypeError):  # a missing key, or an unhashable value where an enum name belongs
         return None
+    found = 6
+    price = obj.get("price", _ABSENT)
+    if price is _ABSENT:
+        price = None
+    else:
+        found += 1
+    quantity = obj.get("quantity", _ABSENT)
+    if quantity is _ABSENT:
+        quantity = None
+    else:
+        found += 1
+    budget = obj.get("quote_budget", _ABSENT)
+    if budget is _ABSENT:
+        budget = None
+    else:
+        found += 1
+    client_order_id = obj.get("client_order_id", _ABSENT)
+    if client_order_id is _ABSENT:
+        client_order_id = None
+    else:
+        found += 1
+    post_only = obj.get("post_only", _ABSENT)
+    if post_only is _ABSENT:
+        post_only = False
+    else:
+        found += 1
+    raw = obj.get("time_in_force", _ABSENT)
+    tif: TimeInForce | None = _optional_enum(raw, _TIFS, _GTC)
+    if raw is not _ABSENT:
+        found += 1
+    raw = obj.get("stp", _ABSENT)
+    stp: StpMode | None = _optional_enum(raw, _STPS, _CANCEL_NEWEST)
+    if raw is not _ABSENT:
+        found += 1
     if (
-        type(order_id) is not str
+        found != len(obj)
+        or type(order_id) is not str
         or not order_id
         or type(account_id) is not str
         or not account_id
@@ -145,8 +185,11 @@ def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:
 
 def _decode_new(obj: dict[str, Any]) -> NewOrder:
     fast = _decode_new_fast(obj)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _decode_new_strict(obj)
+
+
+def _decode_new_strict(obj: dict[str, Any]) -> NewOrder:
+    """Field by field, raising the first problem found (the fast path's answer for valid input)."""
     _check_keys(obj, _NEW_KEYS)
     post_only = obj.get("post_only", False)
     if type(post_only) is not bool:
@@ -211,7 +254,8 @@ def decode_command(data: bytes | bytearray | memoryview | str) -> Command:
 
 
 def command_to_dict(command: Command) -> dict[str, Any]:
-    return command.to_dict()
+    """The canonical wire shape: fields at their default left out (:mod:`trading.domain.command_wire`)."""
+    return compact_command(command.to_dict())
 
 
 def encode_command(command: Command) -> bytes:
