@@ -16,7 +16,7 @@ from matcher_service.store import BookStore
 from matcher_service.symbol_state import SymbolState
 from trading.domain.enums import InstrumentStatus, OrderStatus, OrderType, Side
 from trading.domain.instruments import demo_instruments
-from trading.engine.codec import decode_command
+from trading.engine.codec import decode_command, encode_command
 from trading.engine.commands import Cancel, Command, NewOrder
 
 BTC = demo_instruments()[0]
@@ -162,6 +162,8 @@ def test_sample_messages_decode_with_the_engine_codec(path: Path):
     command = decode_command(message["Body"])
     assert command.symbol == message["Attributes"]["MessageGroupId"]
     assert Matcher._decode(None, message) is not None  # type: ignore[arg-type]
+    # The samples show what intake sends: the canonical form, byte for byte
+    assert encode_command(command).decode() == message["Body"]
 
 
 def test_a_budget_only_market_buy_stores_no_quantity_of_its_own():
