@@ -12,6 +12,8 @@ moto serves every AWS API the code calls. Where moto stops short of AWS, the run
 * SQS FIFO deduplication window, redelivery order and sequence numbers: see :mod:`localcloud.fifo`;
 * ``TransactWriteItems`` rolls back item by item instead of copying whole tables: see
   :mod:`localcloud.transactions`;
+* work moto redoes on every request (backend lookup, JSONPath parsing, SQS retention checks) is
+  done once: see :mod:`localcloud.speedups`;
 * moto invokes SQS/DynamoDB-stream event source mappings synchronously inside ``SendMessage``/
   ``PutItem``; :func:`detach_event_source_mappings` turns that off, the runtime's pollers do it
   the way Lambda does (see :mod:`localcloud.pollers`).
@@ -41,7 +43,7 @@ from moto.stepfunctions.models import stepfunctions_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.utilities.arns import parse_arn
 
-from localcloud import fifo, transactions
+from localcloud import fifo, speedups, transactions
 from localcloud.lambdas import LambdaRunner
 
 _log = logging.getLogger(__name__)
@@ -109,6 +111,7 @@ def install_patches() -> None:
         _patch_event_targets()
         serialize_dynamodb()
         transactions.install()
+        speedups.install()
         fifo.install()
         _patched = True
 
