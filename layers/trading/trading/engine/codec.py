@@ -90,19 +90,25 @@ def _check_keys(obj: dict[str, Any], allowed: frozenset[str]) -> None:
         raise _fail(f"unknown field(s): {', '.join(unknown)}", ErrorCode.UNKNOWN_FIELD)
 
 
-def _optional_enum(raw: Any, values: dict[str, Any], default: Any) -> Any:
+def _field(obj: dict[str, Any], key: str, default: Any) -> tuple[Any, int]:
+    """``(value, 1)`` when ``key`` is in the message (even as null), else ``(default, 0)``."""
+    value = obj.get(key, _ABSENT)
+    return (default, 0) if value is _ABSENT else (value, 1)
+
+
+def _enum_or(raw: Any, values: dict[str, Any], default: Any) -> Any:
     """An optional enum field: ``default`` when absent or null (as in the strict path), ``None``
     when not one of ``values``."""
-    if raw is _ABSENT or raw is None:
+    if raw is None:
         return default
     return values.get(raw) if type(raw) is str else None
 
 
-def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:  # noqa: PLR0912 -- inlined hot path
+def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:
     """The common case: every field valid, optional ones absent or explicit. ``None`` sends
     anything else (a missing or mistyped field, an unknown key) to the strict path for its error.
 
-    The five required fields plus ``type`` and the optional fields found make up every key the
+    ``type``, the five required fields and the optional fields found make up every key the
     message may have, so when that count equals ``len(obj)`` there is no unknown key and no
     separate key-set check is needed.
     """
@@ -114,40 +120,18 @@ def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:  # noqa: PLR0912 -
         order_type = _ORDER_TYPES.get(obj["order_type"])
     except (KeyError, TypeError):  # a missing key, or an unhashable value where an enum name belongs
         return None
-    found = 6
-    price = obj.get("price", _ABSENT)
-    if price is _ABSENT:
-        price = None
-    else:
-        found += 1
-    quantity = obj.get("quantity", _ABSENT)
-    if quantity is _ABSENT:
-        quantity = None
-    else:
-        found += 1
-    budget = obj.get("quote_budget", _ABSENT)
-    if budget is _ABSENT:
-        budget = None
-    else:
-        found += 1
-    client_order_id = obj.get("client_order_id", _ABSENT)
-    if client_order_id is _ABSENT:
-        client_order_id = None
-    else:
-        found += 1
-    post_only = obj.get("post_only", _ABSENT)
-    if post_only is _ABSENT:
-        post_only = False
-    else:
-        found += 1
-    raw = obj.get("time_in_force", _ABSENT)
-    tif: TimeInForce | None = _optional_enum(raw, _TIFS, _GTC)
-    if raw is not _ABSENT:
-        found += 1
-    raw = obj.get("stp", _ABSENT)
-    stp: StpMode | None = _optional_enum(raw, _STPS, _CANCEL_NEWEST)
-    if raw is not _ABSENT:
-        found += 1
+    price, has_price = _field(obj, "price", None)
+    quantity, has_quantity = _field(obj, "quantity", None)
+    budget, has_budget = _field(obj, "quote_budget", None)
+    client_order_id, has_client_order_id = _field(obj, "client_order_id", None)
+    post_only, has_post_only = _field(obj, "post_only", False)
+    raw_tif, has_tif = _field(obj, "time_in_force", None)
+    raw_stp, has_stp = _field(obj, "stp", None)
+    tif: TimeInForce | None = _enum_or(raw_tif, _TIFS, _GTC)
+    stp: StpMode | None = _enum_or(raw_stp, _STPS, _CANCEL_NEWEST)
+    found = (
+        6 + has_price + has_quantity + has_budget + has_client_order_id + has_post_only + has_tif + has_stp
+    )
     if (
         found != len(obj)
         or type(order_id) is not str
