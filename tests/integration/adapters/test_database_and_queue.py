@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 from urllib.parse import urlparse
 
 import boto3
@@ -11,6 +12,10 @@ import pytest
 from trading.adapters import aws
 from trading.adapters.database import Database, DatabaseConfig
 from trading.adapters.orders_queue import OrdersQueue, group_id
+from trading.domain.enums import OrderType, Side
+from trading.engine.codec import decode_command, encode_command
+from trading.services.orders import new_command
+from trading.services.records import OrderRecord
 from trading.settings import DatabaseSettings
 
 
@@ -51,13 +56,34 @@ def test_writer_and_reader_connect_with_the_secrets_credentials(aws_env, db_dsn:
     database.close()
 
 
-@pytest.mark.parametrize(("scheme", "expected"), [("symbol", "BTC-USD"), ("account_symbol", "BTC-USD|alice")])
-def test_commands_are_grouped_by_the_configured_scheme(aws_env, scheme: str, expected: str) -> None:
-    # Given a FIFO queue
+@pytest.fixture
+def fifo_queue(aws_env) -> tuple[Any, str]:
+    """An SQS client and the URL of a fresh FIFO queue like ``orders.fifo``."""
     sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"})[
-        "QueueUrl"
-    ]
+    name = f"orders-{uuid.uuid4().hex[:8]}.fifo"
+    return sqs, sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"})["QueueUrl"]
+
+
+def _limit_order(side: Side) -> OrderRecord:
+    """A limit order record whose options are all at their default."""
+    return OrderRecord(
+        order_id="o1",
+        account_id="alice",
+        symbol="BTC-USD",
+        side=side,
+        order_type=OrderType.LIMIT,
+        price=3000050,
+        quantity=15,
+        client_order_id="c1",
+        created_at="t",
+        updated_at="t",
+    )
+
+
+@pytest.mark.parametrize(("scheme", "expected"), [("symbol", "BTC-USD"), ("account_symbol", "BTC-USD|alice")])
+def test_commands_are_grouped_by_the_configured_scheme(fifo_queue, scheme: str, expected: str) -> None:
+    # Given a FIFO queue
+    sqs, url = fifo_queue
     # When a command is sent twice with one dedup id
     queue = OrdersQueue(url, scheme)  # type: ignore[arg-type]
     command = {"type": "cancel", "order_id": "o1", "account_id": "alice", "symbol": "BTC-USD"}
@@ -70,31 +96,11 @@ def test_commands_are_grouped_by_the_configured_scheme(aws_env, scheme: str, exp
     assert json.loads(messages[0]["Body"]) == command
 
 
-def test_intake_sends_the_canonical_form_the_engine_codec_writes(aws_env) -> None:
-    from trading.domain.enums import OrderType, Side
-    from trading.engine.codec import decode_command, encode_command
-    from trading.services.orders import new_command
-    from trading.services.records import OrderRecord
-
+def test_intake_sends_the_canonical_form_the_engine_codec_writes(fifo_queue) -> None:
     # Given a FIFO queue and a limit order whose options are all at their default
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"})[
-        "QueueUrl"
-    ]
-    record = OrderRecord(
-        order_id="o1",
-        account_id="alice",
-        symbol="BTC-USD",
-        side=Side.SELL,
-        order_type=OrderType.LIMIT,
-        price=3000050,
-        quantity=15,
-        client_order_id="c1",
-        created_at="t",
-        updated_at="t",
-    )
+    sqs, url = fifo_queue
     # When intake queues its command
-    OrdersQueue(url, "symbol").send(new_command(record), dedup_id="o1")
+    OrdersQueue(url, "symbol").send(new_command(_limit_order(Side.SELL)), dedup_id="o1")
     [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     # Then the defaults are left out, and the body is byte for byte what the engine codec writes
     body = message["Body"]
@@ -114,23 +120,7 @@ def test_intake_sends_the_canonical_form_the_engine_codec_writes(aws_env) -> Non
 
 def test_engine_codec_decodes_what_intake_sends() -> None:
     # The matcher decodes with trading.engine.codec: the intake's JSON must be accepted as is
-    from trading.domain.enums import OrderType, Side
-    from trading.engine.codec import decode_command
-    from trading.services.orders import new_command
-    from trading.services.records import OrderRecord
-
-    record = OrderRecord(
-        order_id="o1",
-        account_id="alice",
-        symbol="BTC-USD",
-        side=Side.BUY,
-        order_type=OrderType.LIMIT,
-        price=3000050,
-        quantity=15,
-        client_order_id="c1",
-        created_at="t",
-        updated_at="t",
-    )
+    record = _limit_order(Side.BUY)
     decoded = decode_command(json.dumps(new_command(record)))
     assert (decoded.order_id, decoded.price, decoded.quantity, decoded.side) == ("o1", 3000050, 15, Side.BUY)
     assert (
