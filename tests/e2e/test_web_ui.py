@@ -127,6 +127,17 @@ def _quantity(price: str) -> str:
     return "0.0100" if _cents(price) >= 10_000 else "1.0000"
 
 
+def _resting(trader: Trader, side: str) -> tuple[str, str]:
+    """A limit order at a quiet price, confirmed OPEN: the best of its side, alone at its level."""
+    price = _quiet_price(trader.client)
+    quantity = _quantity(price)
+    placed = trader.client.place_order(symbol=SYMBOL, side=side, type="LIMIT", price=price, quantity=quantity)
+    assert placed.status_code == 201, placed.text
+    order_id = decode(placed)["order_id"]
+    wait_for(lambda: decode(trader.client.get_order(order_id))["status"] == "OPEN")
+    return price, quantity
+
+
 def _use_key(page: Page, key_id: str, secret: str) -> None:
     page.fill("#key-id", key_id)
     page.fill("#key-secret", secret)
@@ -246,11 +257,7 @@ def test_book_renders_from_the_websocket_snapshot_then_deltas(
 ) -> None:
     # Given a resting bid placed over HTTP before the page has a key
     maker = _trader(local_runtime, traders)
-    price = _quiet_price(maker.client)
-    quantity = _quantity(price)
-    placed = maker.client.place_order(symbol=SYMBOL, side="BUY", type="LIMIT", price=price, quantity=quantity)
-    assert placed.status_code == 201, placed.text
-    wait_for(lambda: decode(maker.client.get_order(decode(placed)["order_id"]))["status"] == "OPEN")
+    price, quantity = _resting(maker, "BUY")
 
     # When the seeded demo key is entered (the WebSocket needs a signed connect)
     alice = next(key for key in local_runtime.seeded if key.account_id == "alice")
@@ -404,11 +411,7 @@ def test_a_seq_gap_on_the_live_book_resubscribes_for_a_fresh_snapshot(
     page: Page, local_runtime: Any, traders: list[Trader]
 ) -> None:
     # Given the page follows the live book, which has a known resting bid
-    maker = _trader(local_runtime, traders)
-    price = _quiet_price(maker.client)
-    quantity = _quantity(price)
-    placed = maker.client.place_order(symbol=SYMBOL, side="BUY", type="LIMIT", price=price, quantity=quantity)
-    assert placed.status_code == 201, placed.text
+    price, quantity = _resting(_trader(local_runtime, traders), "BUY")
     alice = next(key for key in local_runtime.seeded if key.account_id == "alice")
     _use_key(page, alice.key_id, alice.secret)
     level = page.locator(f'#book-bids tr[data-price="{price}"]')
@@ -433,25 +436,12 @@ def test_a_seq_gap_on_the_live_book_resubscribes_for_a_fresh_snapshot(
     expect(page.locator('#book-bids tr[data-price="0.01"]')).to_have_count(0)
 
 
-def _resting_sell(trader: Trader) -> tuple[str, str]:
-    """A sell at a quiet price, confirmed OPEN: the best ask, alone at its level."""
-    price = _quiet_price(trader.client)
-    quantity = _quantity(price)
-    placed = trader.client.place_order(
-        symbol=SYMBOL, side="SELL", type="LIMIT", price=price, quantity=quantity
-    )
-    assert placed.status_code == 201, placed.text
-    order_id = decode(placed)["order_id"]
-    wait_for(lambda: decode(trader.client.get_order(order_id))["status"] == "OPEN")
-    return price, quantity
-
-
 def test_a_market_buy_with_a_budget_from_the_form_takes_the_best_ask(
     page: Page, local_runtime: Any, traders: list[Trader]
 ) -> None:
     # Given another account's sell is the best ask, and the page has a key
     me = _trader(local_runtime, traders)
-    price, quantity = _resting_sell(_trader(local_runtime, traders))
+    price, quantity = _resting(_trader(local_runtime, traders), "SELL")
     _use_key(page, me.key_id, me.secret)
 
     # When a market buy whose budget is exactly that level's value is sent from the form
@@ -476,7 +466,7 @@ def test_a_post_only_order_that_would_cross_shows_the_matchers_rejection(
 ) -> None:
     # Given another account's sell is the best ask, and the page has a key
     me = _trader(local_runtime, traders)
-    price, quantity = _resting_sell(_trader(local_runtime, traders))
+    price, quantity = _resting(_trader(local_runtime, traders), "SELL")
     _use_key(page, me.key_id, me.secret)
 
     # When a post-only buy at that price is placed from the form (the API accepts it: 201)
