@@ -256,6 +256,21 @@ def api_event(
     return event
 
 
+def place_order_event(
+    body: dict[str, Any] | str, account_id: str | None = "alice", scopes: str = "read,trade"
+) -> dict[str, Any]:
+    """``POST /v1/orders`` with ``body`` (a dict is sent as JSON), from the ``limit_buy`` sample."""
+    return api_event(
+        sample_event("place_order", "limit_buy"),
+        method="POST",
+        path="/v1/orders",
+        resource="/v1/orders",
+        body=body if isinstance(body, str) else json.dumps(body),
+        account_id=account_id,
+        scopes=scopes,
+    )
+
+
 def call(module: ModuleType, event: dict[str, Any]) -> tuple[int, Any]:
     response = module.handler(event, FakeLambdaContext())
     body = json.loads(response["body"]) if response.get("body") else None

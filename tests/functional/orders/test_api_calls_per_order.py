@@ -6,12 +6,11 @@ the intake that adds a call shows up here.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
 import pytest
-from order_stack import OrderStack, api_event, call, load_function, sample_event
+from order_stack import OrderStack, call, load_function, place_order_event
 from trading.adapters import aws
 
 ORDER = {"symbol": "BTC-USD", "side": "BUY", "type": "LIMIT", "price": "30000.00", "quantity": "0.0100"}
@@ -31,14 +30,7 @@ def counted(order_stack: OrderStack, monkeypatch: pytest.MonkeyPatch) -> Counter
 
 
 def place(body: dict[str, Any]) -> int:
-    event = api_event(
-        sample_event("place_order", "limit_buy"),
-        method="POST",
-        path="/v1/orders",
-        resource="/v1/orders",
-        body=json.dumps(body),
-    )
-    status, _ = call(load_function("place_order"), event)
+    status, _ = call(load_function("place_order"), place_order_event(body))
     return status
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg2
 import pytest
-from order_stack import FakeLambdaContext, OrderStack, api_event, call, load_function, sample_event
+from order_stack import FakeLambdaContext, OrderStack, call, load_function, place_order_event
 from trading.adapters.holds import PgHolds
 from trading.api import wiring
 from trading.domain.enums import OrderType, Side
@@ -22,13 +21,9 @@ LIMIT_BUY = {"symbol": "BTC-USD", "side": "BUY", "type": "LIMIT", "price": "3000
 @pytest.fixture
 def place(order_stack: OrderStack):
     module = load_function("place_order")
-    template = sample_event("place_order", "limit_buy")
 
     def _place(body: dict) -> tuple[int, dict]:
-        event = api_event(
-            template, method="POST", path="/v1/orders", resource="/v1/orders", body=json.dumps(body)
-        )
-        return call(module, event)
+        return call(module, place_order_event(body))
 
     return _place
 

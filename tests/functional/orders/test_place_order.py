@@ -5,26 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from order_stack import OrderStack, api_event, call, load_function, sample_event
+from order_stack import OrderStack, call, load_function, place_order_event
 
 
 @pytest.fixture
 def place(order_stack: OrderStack):
     module = load_function("place_order")
-    template = sample_event("place_order", "limit_buy")
 
     def _place(body: dict | str, account_id: str = "alice", scopes: str = "read,trade") -> tuple[int, dict]:
-        text = body if isinstance(body, str) else json.dumps(body)
-        event = api_event(
-            template,
-            method="POST",
-            path="/v1/orders",
-            resource="/v1/orders",
-            body=text,
-            account_id=account_id,
-            scopes=scopes,
-        )
-        return call(module, event)
+        return call(module, place_order_event(body, account_id, scopes))
 
     return _place
 
@@ -155,13 +144,7 @@ def test_body_that_does_not_match_the_signed_hash_is_rejected(order_stack: Order
     # Given an event whose body was swapped after signing
     order_stack.fund("alice", USD="1000")
     module = load_function("place_order")
-    event = api_event(
-        sample_event("place_order", "limit_buy"),
-        method="POST",
-        path="/v1/orders",
-        resource="/v1/orders",
-        body=json.dumps(LIMIT_BUY),
-    )
+    event = place_order_event(LIMIT_BUY)
     event["body"] = json.dumps({**LIMIT_BUY, "quantity": "0.0300"})
     # When it reaches the handler
     status, body = call(module, event)
@@ -172,14 +155,7 @@ def test_body_that_does_not_match_the_signed_hash_is_rejected(order_stack: Order
 def test_missing_authorizer_context_is_401(order_stack: OrderStack) -> None:
     # Given an event that did not pass through the authorizer
     module = load_function("place_order")
-    event = api_event(
-        sample_event("place_order", "limit_buy"),
-        method="POST",
-        path="/v1/orders",
-        resource="/v1/orders",
-        body=json.dumps(LIMIT_BUY),
-        account_id=None,
-    )
+    event = place_order_event(LIMIT_BUY, account_id=None)
     # When / Then
     status, body = call(module, event)
     assert (status, body["code"]) == (401, "UNAUTHENTICATED")
