@@ -3,6 +3,7 @@ and holds of orders that never reached ``Orders`` once the grace period has pass
 PENDING past ``PENDING_TIMEOUT_SECONDS`` are rejected (``INTAKE_EXPIRED``) and then released."""
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -24,13 +25,14 @@ metrics = Metrics()
 def handler(
     event: dict[str, Any],
     context: LambdaContext,
-    connect: Callable[[], connection] = wiring.writer,
+    connect: Callable[[], AbstractContextManager[connection]] = wiring.writer,
     orders: Callable[[], OrdersLookup] = wiring.orders_lookup,
 ) -> dict[str, Any]:
     settings = wiring.settings()
     grace = timedelta(seconds=settings.hold_grace_seconds)
     pending_timeout = timedelta(seconds=settings.pending_timeout_seconds)
-    result = sweep_holds(connect(), orders(), grace=grace, pending_timeout=pending_timeout)
+    with connect() as conn:
+        result = sweep_holds(conn, orders(), grace=grace, pending_timeout=pending_timeout)
     metrics.add_metric(name="HoldsReleased", unit=MetricUnit.Count, value=len(result.released))
     metrics.add_metric(name="HoldsAwaitingSettlement", unit=MetricUnit.Count, value=len(result.waiting))
     metrics.add_metric(name="OrphanHoldsReleased", unit=MetricUnit.Count, value=len(result.orphaned))

@@ -5,6 +5,7 @@ A failed record is reported back (``ReportBatchItemFailures``) so only it is ret
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,12 +24,11 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def _archive(record: DynamoDBRecord, connect: Callable[[], connection]) -> None:
+def _archive(record: DynamoDBRecord, connect: Callable[[], AbstractContextManager[connection]]) -> None:
     image = record.dynamodb.new_image if record.dynamodb else None
     if not image or image.get("status") not in {s.value for s in OrderStatus if s.is_terminal}:
         return
-    conn = connect()
-    with conn:
+    with connect() as conn:
         outcome = archive_order(conn, image)
     if outcome.archived:
         metrics.add_metric(name="OrdersArchived", unit=MetricUnit.Count, value=1)
@@ -42,7 +42,7 @@ def _archive(record: DynamoDBRecord, connect: Callable[[], connection]) -> None:
 def handler(
     event: dict[str, Any],
     context: LambdaContext,
-    connect: Callable[[], connection] = wiring.writer,
+    connect: Callable[[], AbstractContextManager[connection]] = wiring.writer,
 ) -> dict[str, Any]:
     metrics.add_metric(name="OrderStreamRecords", unit=MetricUnit.Count, value=len(event.get("Records", [])))
     response = process_partial_response(

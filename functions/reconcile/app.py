@@ -5,6 +5,7 @@ also publishes a ``ReconciliationMismatch`` event (source ``trading.ledger``) on
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -26,10 +27,11 @@ metrics = Metrics()
 def handler(
     event: dict[str, Any],
     context: LambdaContext,
-    connect: Callable[[], connection] = wiring.reader,
+    connect: Callable[[], AbstractContextManager[connection]] = wiring.reader,
     events_client: Callable[[], Any] = lambda: wiring.aws_client("events"),
 ) -> dict[str, Any]:
-    report = reconcile_snapshot(connect())
+    with connect() as conn:
+        report = reconcile_snapshot(conn)
     metrics.add_metric(name="ReconciliationMismatches", unit=MetricUnit.Count, value=len(report.mismatches))
     if not report.ok:
         logger.error("reconciliation mismatch", extra={"mismatches": report.to_dict()["mismatches"]})

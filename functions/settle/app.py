@@ -8,6 +8,7 @@ machine's Catch parks the input in the settlement DLQ.
 """
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -30,14 +31,17 @@ metrics = Metrics()
 def handler(
     event: Any,
     context: LambdaContext,
-    connect: Callable[[], connection] = wiring.writer,
+    connect: Callable[[], AbstractContextManager[connection]] = wiring.writer,
     instruments: Callable[[], Mapping[str, Instrument]] = wiring.instruments,
 ) -> dict[str, Any]:
     try:
         result = run_settlement(connect, event, instruments())
     except TransientSettlementError as exc:
         metrics.add_metric(name="SettlementRetries", unit=MetricUnit.Count, value=1)
-        logger.warning("transient settlement failure; the state machine retries", extra={"error": str(exc)})
+        logger.warning(
+            "transient settlement failure; the state machine retries",
+            extra={"error": str(exc), "db_pool": wiring.db_pool_stats()},
+        )
         raise
     except PermanentSettlementError as exc:
         metrics.add_metric(name="SettlementFailures", unit=MetricUnit.Count, value=1)
@@ -46,7 +50,12 @@ def handler(
     metrics.add_metric(name="TradesSettled", unit=MetricUnit.Count, value=len(result.settled))
     metrics.add_metric(name="DuplicateTrades", unit=MetricUnit.Count, value=len(result.duplicates))
     metrics.add_metric(name="HoldsReleased", unit=MetricUnit.Count, value=len(result.released_holds))
-    logger.info("settled", extra={"settled": result.settled, "duplicates": result.duplicates})
+    pools = wiring.db_pool_stats()
+    if pools:
+        metrics.add_metric(name="DbPoolConnections", unit=MetricUnit.Count, value=pools["writer"]["size"])
+    logger.info(
+        "settled", extra={"settled": result.settled, "duplicates": result.duplicates, "db_pool": pools}
+    )
     return {
         "settled": result.settled,
         "duplicates": result.duplicates,

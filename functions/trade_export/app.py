@@ -6,6 +6,7 @@ day are byte-identical on every run.
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -34,12 +35,13 @@ def day_to_export(event: dict[str, Any]) -> date:
 def handler(
     event: dict[str, Any],
     context: LambdaContext,
-    connect: Callable[[], connection] = wiring.reader,
+    connect: Callable[[], AbstractContextManager[connection]] = wiring.reader,
     s3: Callable[[], Any] = lambda: wiring.aws_client("s3"),
     bucket: Callable[[], str] = lambda: wiring.settings().trade_log_bucket,
 ) -> dict[str, Any]:
     day = day_to_export(event)
-    result = export_day(connect(), s3(), bucket(), day)
+    with connect() as conn:
+        result = export_day(conn, s3(), bucket(), day)
     metrics.add_metric(name="TradesExported", unit=MetricUnit.Count, value=sum(result.counts.values()))
     logger.info("exported trades", extra={"date": day.isoformat(), "counts": result.counts})
     return {"date": day.isoformat(), "counts": result.counts, "keys": result.keys}

@@ -32,6 +32,7 @@ import psycopg2
 import uvicorn
 from psycopg2 import sql
 from starlette.types import ASGIApp
+from trading.adapters.database import stats as database_stats
 from trading.db.migrate import apply_migrations
 
 from localcloud import moto_cloud, template
@@ -55,6 +56,11 @@ DB_USER = "trading"
 # Names the runtime gives the resources it hosts itself (referenced by the template's env vars).
 LOCAL_REPLACEMENTS = {"DbProxy.Endpoint": "127.0.0.1", "DbProxyReaderEndpoint.Endpoint": "127.0.0.1"}
 
+
+# Every function of the runtime shares one process, so one pair of database pools (writer, reader)
+# serves all their threads: REST requests, Step Functions tasks, pollers and schedules. This bounds
+# the runtime's PostgreSQL backends at twice this number (docs/local.md).
+DB_POOL_MAX = 8
 
 # Process-wide variables the runtime sets (and restores on stop, so tests can run several runtimes).
 _PROCESS_ENV = ("AWS_ENDPOINT_URL", "MOTO_PORT")
@@ -127,6 +133,7 @@ class LocalRuntime:
         run_schedules: bool = True,
         persist_dynamodb: bool = True,
         moto_port: int = 0,
+        db_pool_max: int = DB_POOL_MAX,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.rest_port = rest_port or free_port()
@@ -139,6 +146,7 @@ class LocalRuntime:
         self.seed = seed
         self.run_schedules = run_schedules
         self.persist_dynamodb = persist_dynamodb
+        self.db_pool_max = db_pool_max
         self.moto = MotoCloud(moto_port or free_port(), region)
         self.postgres = EmbeddedPostgres(self.data_dir / "pg")
         self.db: Credentials | None = None
@@ -201,6 +209,10 @@ class LocalRuntime:
         assert self.runner is not None, "runtime not started"
         return admin(self.runner, command)
 
+    def db_pool_stats(self) -> dict[str, Any]:
+        """The functions' database pools (size, in use, waits, timeouts...), by endpoint."""
+        return {name: pool.as_dict() for name, pool in database_stats().items()}
+
     def trigger_schedule(self, name: str) -> list[Any]:
         """Run a schedule now, by rule or function logical id (e.g. ``HoldSweeperFunction``)."""
         assert self.schedules is not None, "runtime not started"
@@ -238,6 +250,7 @@ class LocalRuntime:
             self._step(step)
         matcher.join()
         self._step(self._save_state)
+        _log.info("database pools at stop: %s", self.db_pool_stats())
         if self.runner is not None:
             moto_cloud.unregister_runner(self.runner)
         self.moto.stop()
@@ -374,6 +387,7 @@ class LocalRuntime:
         lambda_client = self._client("lambda")
         overrides = {
             "DB_PORT": str(self.postgres.port),
+            "DB_POOL_MAX": str(self.db_pool_max),
             "WS_MANAGEMENT_ENDPOINT": self.urls.ws_management,
             "AWS_ENDPOINT_URL": self.moto.endpoint,
             "AWS_REGION": self.region,

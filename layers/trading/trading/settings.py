@@ -7,6 +7,7 @@ else in the code reads ``os.environ``.
 
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GroupScheme = Literal["symbol", "account_symbol"]
@@ -22,6 +23,12 @@ class DatabaseSettings(_Env):
     db_reader_host: str
     db_port: int = 5432
     db_name: str
+    # Connections per endpoint (writer, reader) per process. A Lambda container runs one invocation
+    # at a time, so 2 leaves room and bounds the proxy's client connections at 4 per container;
+    # the local runtime, whose functions share one process and many threads, sets its own.
+    db_pool_max: int = Field(default=2, ge=1)
+    # How long a borrow waits for a free connection before raising PoolTimeout (a transient error).
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
 
 
 class OrdersTableSettings(_Env):

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg2
 import pytest
 from order_stack import FakeLambdaContext, OrderStack, call, load_function, place_order_event
+from trading.adapters.database import lend
 from trading.adapters.holds import PgHolds
 from trading.api import wiring
 from trading.domain.enums import OrderType, Side
@@ -63,7 +64,7 @@ def _service_with_own_connection(dsn: str, connections: list[Any], lock: threadi
         return local.conn
 
     return OrderService(
-        instruments=wiring.instruments(), orders=wiring.orders(), queue=wiring.queue(), holds=PgHolds(connect)
+        instruments=wiring.instruments(), orders=wiring.orders(), queue=wiring.queue(), holds=PgHolds(lambda: lend(connect()))
     )
 
 
@@ -150,7 +151,7 @@ def test_a_failed_enqueue_keeps_the_hold_and_the_pending_order(order_stack: Orde
         instruments=wiring.instruments(),
         orders=wiring.orders(),
         queue=_BrokenQueue(),
-        holds=PgHolds(lambda: conn),
+        holds=PgHolds(lambda: lend(conn)),
     )
     ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="down")
     # When she places an order
@@ -205,12 +206,12 @@ def test_a_retry_after_a_crash_between_hold_and_enqueue_resumes_the_same_order(
         def send(self, command: dict[str, Any], dedup_id: str) -> None:
             raise _CrashError
 
-    crashing = OrderService(wiring.instruments(), wiring.orders(), _CrashingQueue(), PgHolds(lambda: conn))
+    crashing = OrderService(wiring.instruments(), wiring.orders(), _CrashingQueue(), PgHolds(lambda: lend(conn)))
     ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="crash")
     with pytest.raises(DomainError):  # a failed send undoes nothing, just like a crash
         crashing.place_order("alice", ticket)
     # When the client retries with the same client order id
-    healthy = OrderService(wiring.instruments(), wiring.orders(), wiring.queue(), PgHolds(lambda: conn))
+    healthy = OrderService(wiring.instruments(), wiring.orders(), wiring.queue(), PgHolds(lambda: lend(conn)))
     order = healthy.place_order("alice", ticket)
     conn.close()
     # Then the same order is completed: one hold, one command, funds held once

@@ -4,17 +4,19 @@ and a tiny executor of the settlement state machine's own ASL (Task/Retry/Catch/
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import psycopg2
+from trading.adapters.database import lend
 from trading.ledger import post_transfer
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -59,6 +61,16 @@ class Funded:
     def connect(self, **options: str) -> Any:
         extra = " ".join(f"-c {k}={v}" for k, v in options.items())
         return psycopg2.connect(self.dsn, options=extra) if extra else psycopg2.connect(self.dsn)
+
+    @contextlib.contextmanager
+    def borrow(self, **options: str) -> Iterator[Any]:
+        """What a handler's ``connect`` gives: a connection for one unit of work, then closed."""
+        conn = self.connect(**options)
+        try:
+            with lend(conn):
+                yield conn
+        finally:
+            conn.close()
 
     def account(self, account_id: str, **deposits: int) -> None:
         with self.conn, self.conn.cursor() as cur:

@@ -43,7 +43,7 @@ def test_reconcile_reports_clean_books_with_a_zero_metric(
     monkeypatch.setenv("EVENT_BUS_NAME", name)
     app = load_function("reconcile")
     result = app.handler(
-        event("reconcile/scheduled.json"), Context(), connect=funded.connect, events_client=lambda: events
+        event("reconcile/scheduled.json"), Context(), connect=funded.borrow, events_client=lambda: events
     )
     assert result["ok"] is True
     assert emf_metrics(capsys.readouterr().out)["ReconciliationMismatches"] == 0
@@ -69,7 +69,7 @@ def test_reconcile_emits_the_metric_and_an_event_on_a_mismatch(
     # When reconcile runs on its schedule
     app = load_function("reconcile")
     result = app.handler(
-        event("reconcile/scheduled.json"), Context(), connect=funded.connect, events_client=lambda: events
+        event("reconcile/scheduled.json"), Context(), connect=funded.borrow, events_client=lambda: events
     )
     wiring.settings.cache_clear()
     # Then it reports, counts and publishes the mismatch (the BTC total disagrees with the internal
@@ -89,7 +89,7 @@ def test_the_archiver_archives_terminal_images_and_releases_the_excess_hold(
         settle_trades(funded.conn, [event("settle/trade_executed.json")["detail"]], INSTRUMENTS)
     # When the Orders stream delivers its FILLED image (and an unrelated PENDING insert)
     app = load_function("order_archiver")
-    response = app.handler(event("order_archiver/terminal_order.json"), Context(), connect=funded.connect)
+    response = app.handler(event("order_archiver/terminal_order.json"), Context(), connect=funded.borrow)
     # Then only the terminal order is archived and its unspent hold is back in available
     assert response == {"batchItemFailures": []}
     assert funded.scalar("SELECT array_agg(order_id) FROM order_history") == ["ord-buy-1"]
@@ -103,7 +103,7 @@ def test_the_archiver_reports_only_the_failed_record(funded: Funded) -> None:
     del stream["Records"][0]["dynamodb"]["NewImage"]["account_id"]
     # When it is processed / Then that record is reported for retry
     app = load_function("order_archiver")
-    response = app.handler(stream, Context(), connect=funded.connect)
+    response = app.handler(stream, Context(), connect=funded.borrow)
     assert response == {"batchItemFailures": [{"itemIdentifier": "100000000000000000001"}]}
 
 
@@ -131,7 +131,7 @@ def test_the_hold_sweeper_releases_ended_and_orphaned_holds(
     # When the sweeper runs
     app = load_function("hold_sweeper")
     result = app.handler(
-        event("hold_sweeper/scheduled.json"), Context(), connect=funded.connect,
+        event("hold_sweeper/scheduled.json"), Context(), connect=funded.borrow,
         orders=lambda: FakeOrders({"ord-buy-2": canceled}),
     )  # fmt: skip
     wiring.settings.cache_clear()
@@ -158,7 +158,7 @@ def test_trade_export_writes_the_given_day(funded: Funded, moto_endpoint: str) -
     result = app.handler(
         event("trade_export/given_date.json"),
         Context(),
-        connect=funded.connect,
+        connect=funded.borrow,
         s3=lambda: s3,
         bucket=lambda: bucket,
     )

@@ -23,7 +23,7 @@ INSTRUMENTS = {i.symbol: i for i in demo_instruments()}
 def invoke(funded: Funded, payload: Any, **options: str) -> Any:
     app = load_function("settle")
     return app.handler(
-        payload, Context(), connect=lambda: funded.connect(**options), instruments=lambda: INSTRUMENTS
+        payload, Context(), connect=lambda: funded.borrow(**options), instruments=lambda: INSTRUMENTS
     )
 
 
@@ -112,7 +112,7 @@ def machine(funded: Funded, dlq: tuple[Any, str], connect: Any = None) -> Settle
 
     def run(payload: Any) -> Any:
         return app.handler(
-            payload, Context(), connect=connect or funded.connect, instruments=lambda: INSTRUMENTS
+            payload, Context(), connect=connect or funded.borrow, instruments=lambda: INSTRUMENTS
         )
 
     arn = "arn:aws:lambda:us-east-1:123456789012:function:settle"
@@ -129,7 +129,7 @@ def test_a_transient_failure_is_retried_by_the_state_machine_and_settles_once(
         attempts.append(1)
         if len(attempts) <= 2:
             raise psycopg2.OperationalError("server closed the connection unexpectedly")
-        return funded.connect()
+        return funded.borrow()
 
     # When the state machine runs the sample event
     execution = machine(funded, dlq, flaky_connect).start(event("settle/trade_executed.json"))

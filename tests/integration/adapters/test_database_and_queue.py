@@ -40,19 +40,30 @@ def test_writer_and_reader_connect_with_the_secrets_credentials(aws_env, db_dsn:
         db_reader_host=str(dsn.hostname),
         db_port=int(dsn.port or 5432),
         db_name=dsn.path.lstrip("/"),
+        db_pool_max=3,
     )
-    # When connections are opened
-    database = Database(DatabaseConfig.from_settings(settings))
-    writer, reader = database.writer(), database.reader()
-    # Then both work, the reader is read-only, and a closed connection is reopened
-    with writer, writer.cursor() as cur:
-        cur.execute("SELECT count(*) FROM assets")
-        assert cur.fetchone()[0] == 3
-    with reader.cursor() as cur:
-        cur.execute("SHOW transaction_read_only")
-        assert cur.fetchone()[0] == "on"
+    # When connections are borrowed
+    config = DatabaseConfig.from_settings(settings)
+    database = Database(config)
+    with database.writer() as writer, writer.cursor() as cur:
+        cur.execute("SELECT count(*), current_setting('application_name') FROM assets")
+        # Then both work, named by their role, and the reader is read-only
+        assert cur.fetchone() == (3, "trading-writer")
+    with database.reader() as reader, reader.cursor() as cur:
+        cur.execute("SELECT current_setting('transaction_read_only'), current_setting('application_name')")
+        assert cur.fetchone() == ("on", "trading-reader")
+    # And the pools are bounded by the settings, and hold on to their connection between borrows
+    assert config.pool_max == 3
+    assert {name: (s.max_size, s.size, s.in_use) for name, s in database.stats().items()} == {
+        "writer": (3, 1, 0),
+        "reader": (3, 1, 0),
+    }
+    # And a connection closed behind the pool's back is replaced on the next borrow
     writer.close()
-    assert database.writer() is not writer and not database.writer().closed
+    with database.writer() as again, again.cursor() as cur:
+        assert again is not writer
+        cur.execute("SELECT 1")
+    assert database.stats()["writer"].discarded == 1
     database.close()
 
 

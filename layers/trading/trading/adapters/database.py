@@ -1,15 +1,33 @@
-"""PostgreSQL (Aurora behind RDS Proxy) connections: credentials from Secrets Manager.
+"""PostgreSQL (Aurora behind RDS Proxy) connections: bounded pools, credentials from Secrets Manager.
 
 ``DB_SECRET_ARN`` names a JSON secret ``{"username", "password"}``; the hosts come from
-``DB_WRITER_HOST`` / ``DB_READER_HOST``. One writer and one reader connection are kept per Lambda
-container and re-opened when they were closed (Proxy idle timeout, failover).
+``DB_WRITER_HOST`` / ``DB_READER_HOST``. Each process (a Lambda container, the local runtime, a
+command-line tool) keeps one :class:`ConnectionPool` per endpoint with at most ``DB_POOL_MAX``
+connections. Code borrows a connection for one unit of work and the pool takes it back when the
+``with`` block ends, whatever happened inside::
+
+    with database.writer() as conn:
+        place_hold(conn, hold)
+
+Leaving the block commits an open transaction, an exception rolls it back (like psycopg2's own
+``with conn:``, which the work may use too); :func:`lend` gives a connection the caller owns the
+same rules (tests, tools with a DSN). A connection that was closed, lost its server (failover,
+proxy idle timeout, ``pg_terminate_backend``) or broke during the work is discarded and a fresh one
+is opened on the next borrow. When every connection is in use, a borrow waits at most
+``DB_POOL_TIMEOUT_SECONDS`` and then raises :class:`PoolTimeout`, an ``OperationalError`` that
+callers treat as a transient outage (settlement retries, the API answers 503).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import select
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
 from typing import Any, TypeAlias
 
 import psycopg2
@@ -20,19 +38,261 @@ from trading.settings import DatabaseSettings
 
 # psycopg2 ships no type information: a connection is ``psycopg2.extensions.connection``.
 Connection: TypeAlias = Any
+# What code that needs the database is given: ``with borrow() as conn: ...``.
+Borrow: TypeAlias = Callable[[], AbstractContextManager[Connection]]
+
+# SQLSTATE classes/codes that mean "try again": connection exceptions (08), serialization failure
+# and deadlock (40001, 40P01), lock not available (55P03), query canceled by statement/lock
+# timeout (57014), operator intervention / shutdown (57P0x), insufficient resources (53).
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "53", "55P03", "57014", "57P")
+# Errors after which the session itself cannot be trusted (the server went away or said so).
+_BROKEN_SESSION_SQLSTATE_PREFIXES = ("08", "57P")
+_IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+_UNKNOWN = psycopg2.extensions.TRANSACTION_STATUS_UNKNOWN
+
+
+class PoolTimeout(psycopg2.OperationalError):  # type: ignore[misc]  # psycopg2 has no stubs
+    """No connection became free within the pool's timeout: the database is overloaded or slow.
+    Transient by definition; it carries no SQLSTATE, like a refused connection."""
+
+
+class PoolClosed(psycopg2.InterfaceError):  # type: ignore[misc]
+    """The pool was closed (the process is resetting its database configuration)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database exception means "unavailable right now, retry as is"."""
+    if not isinstance(exc, psycopg2.Error):
+        return False
+    code = getattr(exc, "pgcode", None)
+    if code:
+        return str(code).startswith(_TRANSIENT_SQLSTATE_PREFIXES)
+    # No SQLSTATE: the connection itself failed (refused, reset, closed, timed out, pool timeout).
+    return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
+
+
+def _breaks_session(exc: BaseException) -> bool:
+    if not isinstance(exc, psycopg2.Error):
+        return False
+    code = getattr(exc, "pgcode", None)
+    if code:
+        return str(code).startswith(_BROKEN_SESSION_SQLSTATE_PREFIXES)
+    return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """A snapshot of one pool; ``waits``/``timeouts``/``opened``/``discarded`` count since start."""
+
+    name: str
+    max_size: int
+    size: int  # open connections, idle + in use (never above max_size)
+    in_use: int
+    idle: int
+    peak_size: int
+    borrows: int
+    waits: int  # borrows that found every connection in use and had to wait
+    timeouts: int  # waits that ended in PoolTimeout
+    opened: int
+    discarded: int  # closed, lost or broken connections thrown away
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _server_went_away(conn: Connection) -> bool:
+    """An idle connection's socket is readable only when the server sent something unasked: the
+    FATAL of ``pg_terminate_backend``/shutdown, or EOF after a failover or proxy timeout."""
+    try:
+        fileno = conn.fileno()
+    except psycopg2.Error:
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fileno], [], [], 0)
+    return bool(readable)
+
+
+class ConnectionPool:
+    """At most ``max_size`` connections to one endpoint, shared by the threads of a process.
+
+    ``connection()`` lends one for the length of a ``with`` block (see the module docstring).
+    Connections are opened lazily, reused last-in first-out, and checked before each loan.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        *,
+        max_size: int,
+        timeout_s: float,
+        name: str = "pool",
+    ) -> None:
+        if max_size < 1:
+            raise ValueError("a pool needs at least one connection")
+        self._connect = connect
+        self.max_size = max_size
+        self.timeout_s = timeout_s
+        self.name = name
+        self._cond = threading.Condition()
+        self._idle: list[Connection] = []
+        self._size = 0
+        self._in_use = 0
+        self._closed = False
+        self._peak_size = self._borrows = self._waits = self._timeouts = 0
+        self._opened = self._discarded = 0
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        conn = self._acquire()
+        try:
+            with lend(conn):
+                yield conn
+        except BaseException as exc:
+            self._release(conn, exc)
+            raise
+        self._release(conn, None)
+
+    def stats(self) -> PoolStats:
+        with self._cond:
+            return PoolStats(
+                name=self.name,
+                max_size=self.max_size,
+                size=self._size,
+                in_use=self._in_use,
+                idle=len(self._idle),
+                peak_size=self._peak_size,
+                borrows=self._borrows,
+                waits=self._waits,
+                timeouts=self._timeouts,
+                opened=self._opened,
+                discarded=self._discarded,
+            )
+
+    def close(self) -> None:
+        """Close the idle connections; borrowed ones are closed when they come back."""
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._size -= len(idle)
+            self._cond.notify_all()
+        for conn in idle:
+            _close_quietly(conn)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _acquire(self) -> Connection:
+        deadline = time.monotonic() + self.timeout_s
+        stale: list[Connection] = []
+        try:
+            with self._cond:
+                self._borrows += 1
+                waited = False
+                while True:
+                    if self._closed:
+                        raise PoolClosed(f"database pool {self.name} is closed")
+                    while self._idle:
+                        conn = self._idle.pop()
+                        if conn.closed or _server_went_away(conn):
+                            self._size -= 1
+                            self._discarded += 1
+                            stale.append(conn)
+                            continue
+                        self._in_use += 1
+                        return conn
+                    if self._size < self.max_size:
+                        # Reserve the slot, open outside the lock (a connect can take seconds).
+                        self._size += 1
+                        self._in_use += 1
+                        self._peak_size = max(self._peak_size, self._size)
+                        break
+                    if not waited:
+                        waited = True
+                        self._waits += 1
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._timeouts += 1
+                        raise PoolTimeout(
+                            f"no {self.name} database connection free within {self.timeout_s:g} s "
+                            f"(all {self.max_size} in use)"
+                        )
+                    self._cond.wait(remaining)
+        finally:
+            for conn in stale:
+                _close_quietly(conn)
+        try:
+            conn = self._connect()
+        except BaseException:
+            with self._cond:
+                self._size -= 1
+                self._in_use -= 1
+                self._cond.notify()
+            raise
+        with self._cond:
+            self._opened += 1
+        return conn
+
+    def _release(self, conn: Connection, failure: BaseException | None) -> None:
+        keep = not conn.closed and (failure is None or not _breaks_session(failure))
+        if keep:
+            status = conn.info.transaction_status
+            if status == _UNKNOWN:
+                keep = False
+            elif status != _IDLE:
+                try:
+                    conn.rollback()
+                except psycopg2.Error:
+                    keep = False
+        with self._cond:
+            self._in_use -= 1
+            keep = keep and not self._closed
+            if keep:
+                self._idle.append(conn)
+            else:
+                self._size -= 1
+                self._discarded += 1
+            self._cond.notify()
+        if not keep:
+            _close_quietly(conn)
+
+
+@contextlib.contextmanager
+def lend(conn: Connection) -> Iterator[Connection]:
+    """One unit of work on a connection the caller owns, with a borrow's transaction rules: commit
+    what is open on success, roll back on an exception. Unlike psycopg2's ``with conn:`` it can
+    wrap code that itself uses ``with conn:``. Tests and tools with their own connection pass
+    ``lambda: lend(conn)`` where a :data:`Borrow` is expected."""
+    try:
+        yield conn
+    except BaseException:
+        if not conn.closed:
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
+        raise
+    if not conn.closed and conn.info.transaction_status != _IDLE:
+        conn.commit()
+
+
+def _close_quietly(conn: Connection) -> None:
+    with contextlib.suppress(psycopg2.Error):
+        if not conn.closed:
+            conn.close()
 
 
 @dataclass(frozen=True)
 class DatabaseConfig:
     writer_dsn: str
     reader_dsn: str
+    pool_max: int = 2
+    pool_timeout_s: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings, secrets: Any | None = None) -> DatabaseConfig:
         secrets = secrets or aws.client("secretsmanager")
         secret = json.loads(secrets.get_secret_value(SecretId=settings.db_secret_arn)["SecretString"])
 
-        def dsn(host: str) -> str:
+        def dsn(host: str, role: str) -> str:
             return str(
                 psycopg2.extensions.make_dsn(
                     host=host,
@@ -41,53 +301,51 @@ class DatabaseConfig:
                     user=secret["username"],
                     password=secret["password"],
                     connect_timeout=5,
+                    application_name=f"trading-{role}",
                 )
             )
 
-        return cls(writer_dsn=dsn(settings.db_writer_host), reader_dsn=dsn(settings.db_reader_host))
+        return cls(
+            writer_dsn=dsn(settings.db_writer_host, "writer"),
+            reader_dsn=dsn(settings.db_reader_host, "reader"),
+            pool_max=settings.db_pool_max,
+            pool_timeout_s=settings.db_pool_timeout_seconds,
+        )
 
 
 class Database:
-    """Lazily opened, cached writer and reader connections, one pair per thread.
-
-    A Lambda container runs one invocation at a time on one thread, so this is one pair per
-    container. The local runtime runs every function in one process on many threads: per-thread
-    connections keep one function's transaction from ever interleaving with another's.
-    """
+    """The writer and reader pools of one process (each bounded by ``config.pool_max``)."""
 
     def __init__(self, config: DatabaseConfig) -> None:
         self._config = config
-        self._local = threading.local()
-        self._all: list[Connection] = []
-        self._all_lock = threading.Lock()
+        self._writer = ConnectionPool(
+            lambda: psycopg2.connect(config.writer_dsn),
+            max_size=config.pool_max,
+            timeout_s=config.pool_timeout_s,
+            name="writer",
+        )
+        self._reader = ConnectionPool(
+            self._open_reader, max_size=config.pool_max, timeout_s=config.pool_timeout_s, name="reader"
+        )
 
-    def _open(self, dsn: str) -> Connection:
-        conn = psycopg2.connect(dsn)
-        with self._all_lock:
-            self._all = [c for c in self._all if not c.closed]
-            self._all.append(conn)
+    def _open_reader(self) -> Connection:
+        conn = psycopg2.connect(self._config.reader_dsn)
+        # Reads may lag the writer but must never write.
+        conn.set_session(readonly=True, autocommit=True)
         return conn
 
-    def writer(self) -> Connection:
-        conn: Connection | None = getattr(self._local, "writer", None)
-        if conn is None or conn.closed:
-            conn = self._local.writer = self._open(self._config.writer_dsn)
-        return conn
+    def writer(self) -> AbstractContextManager[Connection]:
+        return self._writer.connection()
 
-    def reader(self) -> Connection:
-        conn: Connection | None = getattr(self._local, "reader", None)
-        if conn is None or conn.closed:
-            conn = self._local.reader = self._open(self._config.reader_dsn)
-            # Reads may lag the writer but must never write.
-            conn.set_session(readonly=True, autocommit=True)
-        return conn
+    def reader(self) -> AbstractContextManager[Connection]:
+        return self._reader.connection()
+
+    def stats(self) -> dict[str, PoolStats]:
+        return {"writer": self._writer.stats(), "reader": self._reader.stats()}
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                if not conn.closed:
-                    conn.close()
-            self._all = []
+        self._writer.close()
+        self._reader.close()
 
 
 _lock = threading.Lock()
@@ -95,20 +353,28 @@ _default: Database | None = None
 
 
 def default() -> Database:
-    """The container's database, configured from the environment on first use."""
-    global _default  # noqa: PLW0603 - one cached pool per Lambda container is the point
+    """The process's database, configured from the environment on first use."""
+    global _default  # noqa: PLW0603 - one pair of pools per process (Lambda container) is the point
     with _lock:
         if _default is None:
             _default = Database(DatabaseConfig.from_settings(DatabaseSettings()))
         return _default
 
 
-def writer() -> Connection:
+def writer() -> AbstractContextManager[Connection]:
+    """Borrow a writer connection: ``with database.writer() as conn: ...``."""
     return default().writer()
 
 
-def reader() -> Connection:
+def reader() -> AbstractContextManager[Connection]:
+    """Borrow a (read-only, autocommit) reader connection."""
     return default().reader()
+
+
+def stats() -> dict[str, PoolStats]:
+    """The process's pool statistics; empty until something used the database."""
+    with _lock:
+        return _default.stats() if _default is not None else {}
 
 
 def reset() -> None:

@@ -7,11 +7,10 @@ transaction rolls back and nothing is written. Releasing is the reverse, also on
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from trading.adapters.database import Connection
+from trading.adapters.database import Borrow, Connection
 from trading.domain.errors import DomainError, ErrorCode
 
 
@@ -116,16 +115,19 @@ def undo_hold(conn: Connection, order_id: str) -> int:
 
 
 class PgHolds:
-    """The services' holds port on the writer connection."""
+    """The services' holds port on the writer: each call borrows a connection for its transaction."""
 
-    def __init__(self, connect: Callable[[], Connection]) -> None:
+    def __init__(self, connect: Borrow) -> None:
         self._connect = connect
 
     def place(self, hold: HoldRequest) -> HoldOutcome:
-        return place_hold(self._connect(), hold)
+        with self._connect() as conn:
+            return place_hold(conn, hold)
 
     def undo(self, order_id: str) -> int:
-        return undo_hold(self._connect(), order_id)
+        with self._connect() as conn:
+            return undo_hold(conn, order_id)
 
     def release(self, order_id: str) -> int:
-        return release_hold(self._connect(), order_id)
+        with self._connect() as conn:
+            return release_hold(conn, order_id)

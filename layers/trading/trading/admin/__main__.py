@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg2
 
+from trading.adapters.database import lend
 from trading.admin.commands import COMMAND, AdminEnv, execute
 from trading.domain.errors import DomainError
 
@@ -61,7 +62,7 @@ def _command(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    env = AdminEnv(connect=(lambda: psycopg2.connect(args.dsn)) if args.dsn else AdminEnv.connect)
+    env = AdminEnv(connect=(lambda: lend(psycopg2.connect(args.dsn))) if args.dsn else AdminEnv.connect)
     try:
         result = execute(COMMAND.validate_python(_command(args)), env)
     except DomainError as exc:

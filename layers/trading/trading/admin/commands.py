@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from trading import admin
 from trading.adapters import database
 from trading.adapters.api_keys import ApiKeysTable
-from trading.adapters.database import Connection
+from trading.adapters.database import Borrow, Connection
 from trading.adapters.instruments_table import InstrumentsTable
 from trading.auth import Scope
 from trading.domain.instruments import Instrument, demo_instruments
@@ -67,7 +68,7 @@ COMMAND: TypeAdapter[Any] = TypeAdapter(AdminCommand)
 class AdminEnv:
     """Where admin commands act; by default everything comes from the environment."""
 
-    connect: Any = field(default=database.writer)
+    connect: Borrow = field(default=database.writer)
     usage_plan_id: str | None = field(default_factory=lambda: AdminSettings().usage_plan_id)
 
     @cached_property
@@ -78,27 +79,28 @@ class AdminEnv:
     def keys(self) -> ApiKeysTable:
         return ApiKeysTable(ApiKeysTableSettings().api_keys_table)
 
-    def conn(self) -> Connection:
-        connection: Connection = self.connect()
-        return connection
+    def conn(self) -> AbstractContextManager[Connection]:
+        """Borrow the writer for one command: ``with env.conn() as conn: ...``."""
+        return self.connect()
 
 
 def execute(command: Any, env: AdminEnv) -> dict[str, Any]:  # noqa: PLR0911 - one branch per command
     match command:
         case CreateAccount():
-            return {
-                "account_id": command.account_id,
-                "created": admin.create_account(env.conn(), command.account_id),
-            }
+            with env.conn() as conn:
+                created = admin.create_account(conn, command.account_id)
+            return {"account_id": command.account_id, "created": created}
         case Transfer(action="deposit"):
-            atoms = admin.deposit(
-                env.conn(), command.transfer_id, command.account_id, command.asset, command.amount
-            )
+            with env.conn() as conn:
+                atoms = admin.deposit(
+                    conn, command.transfer_id, command.account_id, command.asset, command.amount
+                )
             return {"transfer_id": command.transfer_id, "atoms": atoms}
         case Transfer():
-            atoms = admin.withdraw(
-                env.conn(), command.transfer_id, command.account_id, command.asset, command.amount
-            )
+            with env.conn() as conn:
+                atoms = admin.withdraw(
+                    conn, command.transfer_id, command.account_id, command.asset, command.amount
+                )
             return {"transfer_id": command.transfer_id, "atoms": atoms}
         case CreateKey():
             new = admin.create_key(env.keys, command.account_id, command.scopes, env.usage_plan_id)
@@ -118,6 +120,7 @@ def execute(command: Any, env: AdminEnv) -> dict[str, Any]:  # noqa: PLR0911 - o
             admin.resume(env.instruments, command.symbol)
             return {"symbol": command.symbol, "status": "TRADING"}
         case SeedDemo():
-            seeded = admin.seed_demo(env.conn(), env.instruments, env.keys)
+            with env.conn() as conn:
+                seeded = admin.seed_demo(conn, env.instruments, env.keys)
             return {"accounts": [a.__dict__ for a in seeded]}
     raise TypeError(f"unknown admin command {command!r}")

@@ -11,11 +11,13 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+import psycopg2
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from trading.adapters.database import is_transient
 from trading.domain.errors import HTTP_STATUS, DomainError, ErrorCode
 
 logger = Logger(child=True)
@@ -28,11 +30,18 @@ _FIELD_CODES = {
 }
 
 
+# Seconds a client is asked to wait before retrying a 503 (a dependency outage, not a bad request).
+RETRY_AFTER_SECONDS = 1
+
+
 def error_response(code: ErrorCode, message: str) -> Response[str]:
+    status = HTTP_STATUS[code]
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == HTTPStatus.SERVICE_UNAVAILABLE else None
     return Response(
-        status_code=int(HTTP_STATUS[code]),
+        status_code=int(status),
         content_type=content_types.APPLICATION_JSON,
         body=orjson.dumps({"code": str(code), "message": message}).decode(),
+        headers=headers,
     )
 
 
@@ -73,6 +82,16 @@ def install(app: APIGatewayRestResolver) -> None:
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response[str]:
         return error_response(ErrorCode.NOT_FOUND, "no such route")
+
+    @app.exception_handler(psycopg2.Error)  # type: ignore[untyped-decorator]
+    def _database(exc: psycopg2.Error) -> Response[str]:
+        # A lost, refused or exhausted connection (or a lost race) is an outage the client can
+        # retry through, with the same client_order_id: nothing was half-applied.
+        if is_transient(exc):
+            logger.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return error_response(ErrorCode.SERVICE_UNAVAILABLE, "database unavailable; retry later")
+        logger.exception("database error")
+        return error_response(ErrorCode.INTERNAL_ERROR, "internal error")
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[str]:

@@ -7,7 +7,8 @@ settlement dead-letter queue, so these names are part of the contract with
 """
 
 import psycopg2
-from psycopg2 import errors as pg_errors
+
+from trading.adapters import database
 
 
 class SettlementError(Exception):
@@ -22,21 +23,11 @@ class PermanentSettlementError(SettlementError):
     """The input can never be settled as given (bad data, unknown instrument, missing funds)."""
 
 
-# SQLSTATE classes/codes that mean "try again": connection exceptions (08), serialization failure
-# and deadlock (40001, 40P01), lock not available (55P03), query canceled by statement/lock
-# timeout (57014), operator intervention / shutdown (57P0x), insufficient resources (53).
-_TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "53", "55P03", "57014", "57P")
-
-
 def is_transient(exc: BaseException) -> bool:
-    """Whether a database exception is worth retrying as is."""
-    if isinstance(exc, (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)):
-        return True
-    code = getattr(exc, "pgcode", None)
-    if code:
-        return str(code).startswith(_TRANSIENT_SQLSTATE_PREFIXES)
-    # No SQLSTATE: the connection itself failed (refused, reset, closed, timed out).
-    return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
+    """Whether a database exception is worth retrying as is: the SQLSTATEs and lost connections
+    of :func:`trading.adapters.database.is_transient`, including ``PoolTimeout`` (every pooled
+    connection busy for longer than ``DB_POOL_TIMEOUT_SECONDS``)."""
+    return database.is_transient(exc)
 
 
 def classify(exc: BaseException) -> SettlementError:

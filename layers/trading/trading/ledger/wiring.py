@@ -5,6 +5,7 @@ defaulted parameters so functional tests pass real local databases and fakes ins
 """
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from functools import cache
 from typing import Any
 
@@ -33,16 +34,25 @@ def settings() -> LedgerFunctionSettings:
     return LedgerFunctionSettings()
 
 
-def writer() -> connection:
+def writer() -> AbstractContextManager[connection]:
+    """Borrow a writer connection from the container's pool: ``with writer() as conn: ...``."""
     from trading.adapters.database import writer as _writer  # noqa: PLC0415 - only the Lambda edge
 
     return _writer()
 
 
-def reader() -> connection:
+def reader() -> AbstractContextManager[connection]:
+    """Borrow a reader connection from the container's pool."""
     from trading.adapters.database import reader as _reader  # noqa: PLC0415
 
     return _reader()
+
+
+def db_pool_stats() -> dict[str, Any]:
+    """The container's pool statistics by endpoint (empty before the first borrow)."""
+    from trading.adapters.database import stats  # noqa: PLC0415
+
+    return {name: pool.as_dict() for name, pool in stats().items()}
 
 
 def aws_client(service: str) -> Any:

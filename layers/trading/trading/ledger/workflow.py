@@ -3,22 +3,17 @@
 Input is what the state machine passes on: the EventBridge ``TradeExecuted`` event (the rule's
 target input), a list of such events (a batch), ``{"events": [...]}`` or ``{"trades": [...]}``
 (details), or a bare detail. All trades of one input settle in one transaction. Failures come out
-typed for the state machine: :class:`TransientSettlementError` is retried,
-:class:`PermanentSettlementError` goes to the settlement DLQ.
+typed for the state machine: :class:`~trading.ledger.errors.TransientSettlementError` is retried
+with backoff (``statemachines/settlement.asl.json``), :class:`PermanentSettlementError` and
+transient failures that outlast the retries go to the settlement DLQ.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from psycopg2.extensions import connection
-
+from trading.adapters.database import Borrow
 from trading.domain.instruments import Instrument
-from trading.ledger.errors import (
-    PermanentSettlementError,
-    SettlementError,
-    TransientSettlementError,
-    classify,
-)
+from trading.ledger.errors import PermanentSettlementError, SettlementError, classify
 from trading.ledger.settlement import SettlementResult, settle_trades
 
 TRADE_EXECUTED = "TradeExecuted"
@@ -49,22 +44,19 @@ def trade_details(payload: Any) -> list[Mapping[str, Any]]:
 
 
 def run_settlement(
-    connect: Callable[[], connection],
+    connect: Borrow,
     payload: Any,
     instruments: Mapping[str, Instrument] | None = None,
 ) -> SettlementResult:
-    """Settle the input's trades in one transaction; raise only typed settlement errors."""
+    """Settle the input's trades in one transaction on a borrowed writer connection; raise only
+    typed settlement errors. The connection goes back to the pool whatever happens; one the
+    failure broke (failover, proxy timeout, terminated backend) is discarded there, so the next
+    attempt gets a fresh one."""
     details = trade_details(payload)
-    conn: connection | None = None
     try:
-        conn = connect()
-        with conn:
+        with connect() as conn:
             return settle_trades(conn, details, instruments)
     except SettlementError:
         raise
     except Exception as exc:
-        typed = classify(exc)
-        if isinstance(typed, TransientSettlementError) and conn is not None and not conn.closed:
-            # The session may be broken (failover, proxy timeout): the next attempt reconnects.
-            conn.close()
-        raise typed from exc
+        raise classify(exc) from exc

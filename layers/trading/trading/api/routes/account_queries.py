@@ -72,7 +72,8 @@ def list_fills(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response[str]:
     caller = principal(router, Scope.READ)
-    rows, next_cursor = queries.fills(database.reader(), caller.account_id, symbol, limit, cursor)
+    with database.reader() as conn:
+        rows, next_cursor = queries.fills(conn, caller.account_id, symbol, limit, cursor)
     instruments = {i.symbol: i for i in wiring.instruments().all()}
     fills = []
     for row in rows:
@@ -106,7 +107,8 @@ def list_fills(
 )
 def get_balances() -> Response[str]:
     caller = principal(router, Scope.READ)
-    rows = queries.balances(database.reader(), caller.account_id)
+    with database.reader() as conn:
+        rows = queries.balances(conn, caller.account_id)
     return json_response(
         200,
         Balances(

@@ -90,7 +90,8 @@ def get_trades(
     symbol: Annotated[Symbol, Path()], limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> Response[str]:
     instrument = wiring.instruments().get(symbol)
-    rows = queries.recent_trades(database.reader(), symbol, limit)
+    with database.reader() as conn:
+        rows = queries.recent_trades(conn, symbol, limit)
     trades = [
         Trade(
             trade_id=r.trade_id,
@@ -118,7 +119,8 @@ def get_candles(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response[str]:
     instrument = wiring.instruments().get(symbol)
-    rows = marketdata.candles(database.reader(), symbol, interval, limit)
+    with database.reader() as conn:
+        rows = marketdata.candles(conn, symbol, interval, limit)
     items = [
         CandleResponse(
             start=c.start,
@@ -143,7 +145,8 @@ def get_candles(
 )
 def get_ticker(symbol: Annotated[Symbol, Path()]) -> Response[str]:
     instrument = wiring.instruments().get(symbol)
-    t = marketdata.ticker(database.reader(), symbol)
+    with database.reader() as conn:
+        t = marketdata.ticker(conn, symbol)
 
     def price(value: int | None) -> str | None:
         return None if value is None else instrument.format_price(value)
