@@ -3,6 +3,8 @@
 Any authentication failure raises ``Unauthorized``, which API Gateway turns into a 401 (gateway
 response ``UNAUTHORIZED``); the precise reason (UNAUTHENTICATED / INVALID_SIGNATURE /
 STALE_REQUEST) is logged. Scopes travel in the context and each handler enforces its own (403).
+The Allow policy names this request's method ARN only, and API Gateway caches nothing
+(``ReauthorizeEvery: 0``): every request is verified on its own (docs/adr/0003-request-signing.md).
 """
 
 import time
@@ -40,8 +42,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             now_ms=int(time.time() * 1000),
             replay_window_seconds=_settings().replay_window_seconds,
         )
+        policy = allow_policy(principal, str(event.get("methodArn", "")))
     except DomainError as exc:
         logger.info("request rejected", extra={"code": str(exc.code), "reason": exc.message})
         raise Exception("Unauthorized") from exc
     logger.append_keys(account_id=principal.account_id, key_id=principal.key_id)
-    return allow_policy(principal, str(event.get("methodArn", "")))
+    return policy

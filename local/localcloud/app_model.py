@@ -59,6 +59,8 @@ class Authorizer:
     identity_headers: tuple[str, ...]
     identity_query: tuple[str, ...]
     ttl_s: int
+    identity_context: tuple[str, ...] = ()  # context.X -> requestContext variable X (dotted path)
+    identity_stage: tuple[str, ...] = ()  # stageVariables.X
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,10 @@ class AppModel:
             sources = [s.strip() for s in str(spec.get("identitySource", "")).split(",") if s.strip()]
             headers = tuple(s.split(".", 3)[3] for s in sources if s.startswith("method.request.header."))
             query = tuple(s.split(".", 3)[3] for s in sources if s.startswith("method.request.querystring."))
+            context = tuple(s.split(".", 1)[1] for s in sources if s.startswith("context."))
+            stage = tuple(s.split(".", 1)[1] for s in sources if s.startswith("stageVariables."))
             ttl = int(spec.get("authorizerResultTtlInSeconds", 300))
-            authorizers[name] = Authorizer(name, function_id, headers, query, ttl)
+            authorizers[name] = Authorizer(name, function_id, headers, query, ttl, context, stage)
         default_security = body.get("security") or []
         routes = []
         for path, operations in (body.get("paths") or {}).items():

@@ -4,9 +4,10 @@ Behaviour copied from API Gateway (REST, Lambda proxy integration):
 * a method/path the template does not declare answers ``403 {"message":"Missing Authentication Token"}``;
 * a REQUEST authorizer gets the request's headers/query/path; a missing identity source answers
   401 without calling it; ``raise Exception("Unauthorized")`` answers 401, a Deny policy 403, an
-  error 500; Allow results are cached per identity-source values for the authorizer's TTL and
-  checked against each request's method ARN; the authorizer ``context`` reaches the handler as
-  ``requestContext.authorizer``;
+  error 500; results are cached keyed on the identity-source values only (headers, query
+  parameters, stage variables, ``context.*`` variables) for the authorizer's TTL
+  (``authorizerResultTtlInSeconds``; 0 = no cache) and checked against each request's method ARN;
+  the authorizer ``context`` reaches the handler as ``requestContext.authorizer``;
 * usage-plan throttling of methods that require an API key: a token bucket per ``X-API-Key`` value
   with the plan's rate/burst and per-method overrides, applied before the authorizer (API Gateway
   applies it after); 429 ``{"message":"Too Many Requests"}`` with ``Retry-After`` (API Gateway
@@ -129,7 +130,7 @@ class RestGateway:
             return None
         if path == "/config.json" and self.web_config is not None:
             return JSONResponse(self.web_config, headers={"Cache-Control": "no-store"})
-        if self.web_dir is None:
+        if self.web_dir is None or "\x00" in path:  # a NUL (%00) names no file; resolve() would raise
             return None
         candidate = (self.web_dir / path.lstrip("/")).resolve()
         if candidate.is_dir():
@@ -273,11 +274,7 @@ class RestGateway:
 
     # -- authorizer ------------------------------------------------------------------------------
     def _authorize(self, authorizer: Authorizer, event: dict[str, Any]) -> Response | None:
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        query = event.get("queryStringParameters") or {}
-        identity = tuple(headers.get(h.lower(), "") for h in authorizer.identity_headers) + tuple(
-            query.get(q, "") for q in authorizer.identity_query
-        )
+        identity = identity_values(authorizer, event)
         if not all(identity):
             return self.gateway_response("UNAUTHORIZED", 401, "Unauthorized")
         method_arn = self.method_arn(event)
@@ -328,6 +325,32 @@ class RestGateway:
         except (TypeError, ValueError, KeyError, AttributeError):
             _log.warning("function %s returned a malformed proxy response: %r", route.function_id, result)
             return self.gateway_response("DEFAULT_5XX", 502, "Internal server error")
+
+
+def identity_values(authorizer: Authorizer, event: Mapping[str, Any]) -> tuple[str, ...]:
+    """The values of the authorizer's identity sources, in order: API Gateway's cache key.
+
+    Headers (case-insensitive), query parameters, stage variables and ``context.*`` variables
+    (dotted paths into ``requestContext``, e.g. ``context.httpMethod``, ``context.identity.sourceIp``).
+    A missing or empty one is ``""`` (the caller answers 401 without invoking the authorizer).
+    Nothing else enters the key: a request differing only elsewhere reuses a cached decision.
+    """
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    query = event.get("queryStringParameters") or {}
+    stage = event.get("stageVariables") or {}
+
+    def context_value(name: str) -> str:
+        value: Any = event.get("requestContext") or {}
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        return "" if value is None else str(value)
+
+    return (
+        tuple(headers.get(h.lower(), "") for h in authorizer.identity_headers)
+        + tuple(query.get(q, "") for q in authorizer.identity_query)
+        + tuple(str(stage.get(v, "")) for v in authorizer.identity_stage)
+        + tuple(context_value(c) for c in authorizer.identity_context)
+    )
 
 
 def _statements(policy: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -20,16 +20,17 @@ def test_a_read_route_answers_through_the_real_handler(local_runtime):
     assert {i["symbol"] for i in response.json()["instruments"]} >= {"BTC-USD", "ETH-USD"}
 
 
-def test_a_route_missing_from_the_template_answers_403(local_runtime):
+def test_a_route_missing_from_the_template_answers_404_not_found(local_runtime):
     # Given paths/methods template.yaml does not declare
     # When they are requested
     responses = [
         httpx.get(f"{local_runtime.rest_url}/v1/no-such-route", timeout=30),
         httpx.put(f"{local_runtime.rest_url}/v1/instruments", timeout=30),
     ]
-    # Then API Gateway's 403 comes back without any function running
-    assert [r.status_code for r in responses] == [403, 403]
-    assert responses[0].json() == {"message": "Missing Authentication Token"}
+    # Then the template's MISSING_AUTHENTICATION_TOKEN gateway response answers, without any
+    # function running: 404 with the API's error body instead of API Gateway's bare 403
+    assert [r.status_code for r in responses] == [404, 404]
+    assert [r.json() for r in responses] == [{"code": "NOT_FOUND", "message": "no such route"}] * 2
 
 
 def test_a_signed_route_without_credentials_is_refused_by_the_gateway(local_runtime):

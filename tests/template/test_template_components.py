@@ -151,7 +151,11 @@ def test_rest_api_has_tracing_access_logs_method_settings_and_the_authorizer(
     assert api["Auth"]["ApiKeyRequired"] is True
     assert authorizer["FunctionPayloadType"] == "REQUEST"
     assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
-    assert authorizer["Identity"]["Headers"] == ["X-API-Key", "X-Timestamp", "X-Signature"]
+    # every signature header is an identity source, and no decision is cached (ADR 0003: no cache
+    # key can cover the signed path with its query, so a cached Allow would serve unsigned requests)
+    signature_headers = ["X-API-Key", "X-Timestamp", "X-Content-SHA256", "X-Signature"]
+    assert authorizer["Identity"]["Headers"] == signature_headers
+    assert authorizer["Identity"]["ReauthorizeEvery"] == 0
 
 
 def test_gateway_responses_speak_the_api_error_codes(resources: dict[str, Any]) -> None:
@@ -168,6 +172,7 @@ def test_gateway_responses_speak_the_api_error_codes(resources: dict[str, Any]) 
     for kind, code in codes.items():
         assert int(responses[kind]["StatusCode"]) == HTTP_STATUS[ErrorCode(code)], kind
     assert codes["THROTTLED"] == codes["QUOTA_EXCEEDED"] == "RATE_LIMITED"
+    assert codes["MISSING_AUTHENTICATION_TOKEN"] == "NOT_FOUND"  # an undeclared route: 404, not 403
 
 
 def test_intake_functions_share_the_message_group_scheme(resources: dict[str, Any]) -> None:

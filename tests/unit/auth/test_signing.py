@@ -100,6 +100,9 @@ def test_query_parameters_are_signed_in_canonical_order() -> None:
             ErrorCode.INVALID_SIGNATURE,
         ),
         (lambda e: e["headers"].update({"X-Timestamp": "soon"}), ErrorCode.STALE_REQUEST),
+        (lambda e: e["headers"].pop("X-Content-SHA256"), ErrorCode.UNAUTHENTICATED),
+        (lambda e: e["headers"].update({"X-Content-SHA256": "zz" * 32}), ErrorCode.INVALID_SIGNATURE),
+        (lambda e: e["headers"].update({"X-Signature": "é" * 64}), ErrorCode.INVALID_SIGNATURE),
     ],
 )
 def test_bad_requests_are_rejected_with_a_401_code(mutate, code) -> None:
@@ -125,12 +128,27 @@ def test_revoked_keys_are_rejected() -> None:
     assert err.value.code is ErrorCode.UNAUTHENTICATED
 
 
-def test_policy_allows_the_whole_stage_and_carries_the_context() -> None:
+# Timestamps that are not plain ASCII digits of sane length: "²" and "١٢" pass str.isdigit() but
+# int() refuses the first; 5,000 digits exceed int()'s default limit (both were a 500 before).
+@pytest.mark.parametrize(
+    "timestamp",
+    ["²", "١٢٣", "1" * 5000, "12345678901234567", "+1764072000000", " 1764072000000", "1e12", "-5"],
+)
+def test_a_timestamp_that_is_not_ascii_digits_of_sane_length_is_stale_not_an_error(timestamp: str) -> None:
+    ev = event()
+    ev["headers"]["X-Timestamp"] = timestamp
+    with pytest.raises(DomainError) as err:
+        authenticate(ev, lookup, now_ms=NOW, replay_window_seconds=30)
+    assert err.value.code is ErrorCode.STALE_REQUEST
+
+
+def test_policy_allows_exactly_the_verified_method_arn_and_carries_the_context() -> None:
     principal = Principal("alice", "ak_1", frozenset({Scope.READ, Scope.TRADE}))
-    policy = allow_policy(principal, "arn:aws:execute-api:us-east-1:1:abc/Prod/POST/v1/orders")
-    assert (
-        policy["policyDocument"]["Statement"][0]["Resource"] == "arn:aws:execute-api:us-east-1:1:abc/Prod/*/*"
-    )
+    arn = "arn:aws:execute-api:us-east-1:1:abc/Prod/POST/v1/orders"
+    policy = allow_policy(principal, arn)
+    assert policy["policyDocument"]["Statement"] == [
+        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": arn}
+    ]
     assert policy["context"] == {"account_id": "alice", "key_id": "ak_1", "scopes": "read,trade"}
     assert Principal.from_context(policy["context"]) == principal
 
@@ -145,3 +163,11 @@ def test_scope_and_body_hash_checks_in_the_handler() -> None:
     with pytest.raises(DomainError) as err:
         check_body_hash({"x-content-sha256": content_sha256("{}")}, '{"x":1}')
     assert err.value.code is ErrorCode.INVALID_SIGNATURE
+
+
+@pytest.mark.parametrize("arn", ["", "arn:aws:execute-api:us-east-1:1:abc/Prod/GET/v1/orders/*", "x"])
+def test_no_policy_for_a_method_arn_that_would_be_a_wildcard(arn: str) -> None:
+    # A path segment "*" would turn the exact-ARN policy into a pattern covering other paths
+    with pytest.raises(DomainError) as err:
+        allow_policy(Principal("alice", "ak_1", frozenset({Scope.READ})), arn)
+    assert err.value.code is ErrorCode.UNAUTHENTICATED

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ HEADER_TIMESTAMP = "x-timestamp"
 HEADER_SIGNATURE = "x-signature"
 HEADER_CONTENT_SHA256 = "x-content-sha256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+# Unix milliseconds as plain ASCII digits: 13 digits until the year 2286, 16 leave room. Anything
+# else (Unicode digits such as "²", signs, thousands of digits) is refused before ``int()``.
+_TIMESTAMP = re.compile(r"[0-9]{1,16}")
+_HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class Scope(StrEnum):
@@ -84,6 +89,15 @@ class Principal:
             raise DomainError(ErrorCode.FORBIDDEN, f"this API key lacks the '{scope}' scope")
 
 
+def parse_timestamp(value: str) -> int | None:
+    """Unix milliseconds from plain ASCII digits of sane length, else None."""
+    return int(value) if _TIMESTAMP.fullmatch(value) else None
+
+
+def is_sha256_hex(value: str) -> bool:
+    return _HEX_SHA256.fullmatch(value) is not None
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -137,6 +151,8 @@ def sign(secret: str, message: str) -> str:
 
 
 def verify_signature(key: ApiKey, message: str, signature: str) -> bool:
+    if not is_sha256_hex(signature):  # compare_digest refuses non-ASCII text with a TypeError
+        return False
     return hmac.compare_digest(_hmac(key.secret_hash, message), signature.lower())
 
 
@@ -157,5 +173,5 @@ def check_body_hash(headers: Mapping[str, str], body: bytes | str | None) -> Non
     """Handler side: the body must be the one whose hash the authorizer verified."""
     lowered = {k.lower(): v for k, v in headers.items()}
     claimed = lowered.get(HEADER_CONTENT_SHA256, EMPTY_SHA256).lower()
-    if not hmac.compare_digest(claimed, content_sha256(body)):
+    if not is_sha256_hex(claimed) or not hmac.compare_digest(claimed, content_sha256(body)):
         raise DomainError(ErrorCode.INVALID_SIGNATURE, "body does not match X-Content-SHA256")

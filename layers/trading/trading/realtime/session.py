@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trading.auth import ApiKey, Principal, verify_signature, ws_string_to_sign
+from trading.auth import ApiKey, Principal, parse_timestamp, verify_signature, ws_string_to_sign
 from trading.domain.errors import DomainError, ErrorCode
 from trading.realtime import messages
 from trading.realtime.channels import Channel, ChannelKind, parse_channel
@@ -40,9 +40,10 @@ def authenticate(
     key_id, timestamp, signature = query.get("key"), query.get("ts"), query.get("sig")
     if not key_id or not timestamp or not signature:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "query parameters key, ts and sig are required")
-    if not timestamp.isdigit():
-        raise DomainError(ErrorCode.STALE_REQUEST, "ts must be unix milliseconds")
-    if abs(now_ms - int(timestamp)) > window_seconds * 1000:
+    timestamp_ms = parse_timestamp(timestamp)
+    if timestamp_ms is None:
+        raise DomainError(ErrorCode.STALE_REQUEST, "ts must be unix milliseconds (ASCII digits)")
+    if abs(now_ms - timestamp_ms) > window_seconds * 1000:
         raise DomainError(ErrorCode.STALE_REQUEST, "ts is outside the replay window")
     key = lookup(key_id)
     if key is None or not key.active:
