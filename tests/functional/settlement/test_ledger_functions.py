@@ -13,8 +13,25 @@ import pytest
 from settlement_support import Context, Funded, emf_metrics, event, load_function
 from trading.domain.instruments import demo_instruments
 from trading.ledger import settle_trades
+from trading.ledger.crosscheck import IndependentRecords
 
 INSTRUMENTS = {i.symbol: i for i in demo_instruments()}
+
+
+class _NoOrders:
+    def get_many(self, order_ids: Any) -> dict[str, Any]:
+        return {}
+
+
+class _EmptyQueue:
+    def count(self) -> int:
+        return 0
+
+
+def no_matcher_records() -> IndependentRecords:
+    """Before any order reached the matcher: no Orders items, an empty settlement DLQ (the funded
+    holds are younger than the grace, so they are not yet a mismatch)."""
+    return IndependentRecords(orders=_NoOrders(), settlement_dlq=_EmptyQueue())
 
 
 @pytest.fixture
@@ -43,7 +60,11 @@ def test_reconcile_reports_clean_books_with_a_zero_metric(
     monkeypatch.setenv("EVENT_BUS_NAME", name)
     app = load_function("reconcile")
     result = app.handler(
-        event("reconcile/scheduled.json"), Context(), connect=funded.borrow, events_client=lambda: events
+        event("reconcile/scheduled.json"),
+        Context(),
+        connect=funded.borrow,
+        events_client=lambda: events,
+        records=no_matcher_records,
     )
     assert result["ok"] is True
     assert emf_metrics(capsys.readouterr().out)["ReconciliationMismatches"] == 0
@@ -69,7 +90,11 @@ def test_reconcile_emits_the_metric_and_an_event_on_a_mismatch(
     # When reconcile runs on its schedule
     app = load_function("reconcile")
     result = app.handler(
-        event("reconcile/scheduled.json"), Context(), connect=funded.borrow, events_client=lambda: events
+        event("reconcile/scheduled.json"),
+        Context(),
+        connect=funded.borrow,
+        events_client=lambda: events,
+        records=no_matcher_records,
     )
     wiring.settings.cache_clear()
     # Then it reports, counts and publishes the mismatch (the BTC total disagrees with the internal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -70,6 +71,22 @@ class OrdersTable:
     def get(self, order_id: str) -> OrderRecord | None:
         item = self._table.get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item")
         return OrderRecord.model_validate(plain(item)) if item else None
+
+    def get_many(self, order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Strongly consistent BatchGetItem (100 keys per call) of plain items; missing ids absent."""
+        resource = aws.resource("dynamodb")
+        name = self._table.name
+        found: dict[str, dict[str, Any]] = {}
+        ids = sorted(set(order_ids))
+        for start in range(0, len(ids), 100):
+            keys = [{"order_id": order_id} for order_id in ids[start : start + 100]]
+            request: dict[str, Any] = {name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = resource.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(name, []):
+                    found[str(item["order_id"])] = plain(item)
+                request = response.get("UnprocessedKeys") or {}
+        return found
 
     def list_by_account(
         self,

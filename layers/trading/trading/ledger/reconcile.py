@@ -13,38 +13,48 @@ Checks (each mismatch is reported, nothing is fixed):
   every TRADE journal has its trade.
 * ``transfer_legs``: every transfer has its journal, and every DEPOSIT/WITHDRAWAL journal its transfer.
 
-Run it from the admin command line: ``python -m trading.ledger.reconcile postgresql://...``
-(exit status 1 when there is a mismatch).
+``reconcile_snapshot(conn, records)`` adds the checks against independent records (the matcher's
+``Orders`` items and outbox, the settlement DLQ): :mod:`trading.ledger.crosscheck`.
+
+Run it from the admin command line (exit status 1 when there is a mismatch, 2 on a usage error):
+``python -m trading.ledger.reconcile postgresql://... [--orders-table T --settlement-dlq-url URL
+[--order-books-table T --symbols BTC-USD,ETH-USD] [--grace-seconds N]]``.
 """
 
+import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 
 import psycopg2
 from psycopg2.extensions import connection
 
+from trading.ledger.crosscheck import (
+    CROSS_CHECKS,
+    DEFAULT_POLICY,
+    CrossCheckPolicy,
+    IndependentRecords,
+    cross_check,
+)
+from trading.ledger.report import Mismatch, ReconciliationReport
 
-@dataclass(frozen=True)
-class Mismatch:
-    check: str
-    key: str
-    expected: int
-    actual: int
-    detail: str = ""
+__all__ = [
+    "LEDGER_CHECKS",
+    "Mismatch",
+    "ReconciliationReport",
+    "reconcile",
+    "reconcile_dsn",
+    "reconcile_snapshot",
+]
 
-
-@dataclass
-class ReconciliationReport:
-    assets: dict[str, int] = field(default_factory=dict)  # total funds per asset
-    mismatches: list[Mismatch] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.mismatches
-
-    def to_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "assets": self.assets, "mismatches": [asdict(m) for m in self.mismatches]}
+LEDGER_CHECKS = (
+    "asset_total",
+    "account_balance",
+    "held",
+    "journal_unbalanced",
+    "trade_legs",
+    "transfer_legs",
+)
 
 
 _ASSET_TOTALS = """
@@ -123,7 +133,7 @@ ORDER BY j.journal_id
 def reconcile(conn: connection) -> ReconciliationReport:
     """Run every check in the caller's transaction. For a consistent result while trading goes
     on, use :func:`reconcile_snapshot` (one REPEATABLE READ snapshot for all checks)."""
-    report = ReconciliationReport()
+    report = ReconciliationReport(checked=list(LEDGER_CHECKS))
     out = report.mismatches
     with conn.cursor() as cur:
         cur.execute(_ASSET_TOTALS)
@@ -161,41 +171,107 @@ def reconcile(conn: connection) -> ReconciliationReport:
     return report
 
 
-def reconcile_snapshot(conn: connection) -> ReconciliationReport:
+def reconcile_snapshot(
+    conn: connection,
+    records: IndependentRecords | None = None,
+    policy: CrossCheckPolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
+) -> ReconciliationReport:
     """Reconcile in one read-only REPEATABLE READ snapshot, whatever the connection's session
-    settings (the reader connection is in autocommit mode); the session is left as it was."""
+    settings (the reader connection is in autocommit mode); the session is left as it was.
+
+    With ``records`` the ledger is also compared with the matcher's and the workflow's records
+    (:mod:`trading.ledger.crosscheck`); the PostgreSQL side of those checks reads the same snapshot.
+    """
     if conn.autocommit:
         with conn.cursor() as cur:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
-                return reconcile(conn)
+                return _run(conn, records, policy, now)
             finally:
                 cur.execute("ROLLBACK")
     conn.rollback()
     with conn.cursor() as cur:
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
     try:
-        return reconcile(conn)
+        return _run(conn, records, policy, now)
     finally:
         conn.rollback()
 
 
-def reconcile_dsn(dsn: str) -> ReconciliationReport:
+def _run(
+    conn: connection, records: IndependentRecords | None, policy: CrossCheckPolicy, now: datetime | None
+) -> ReconciliationReport:
+    report = reconcile(conn)
+    if records is not None:
+        crossed = cross_check(conn, records, policy, now)
+        report.mismatches.extend(crossed.mismatches)
+        report.checked.extend(CROSS_CHECKS)
+        report.examined.update(orders=crossed.orders_examined, outbox_items=crossed.outbox_items_examined)
+    return report
+
+
+def reconcile_dsn(
+    dsn: str, records: IndependentRecords | None = None, policy: CrossCheckPolicy = DEFAULT_POLICY
+) -> ReconciliationReport:
     """Reconcile a database in one read-only REPEATABLE READ snapshot."""
     conn = psycopg2.connect(dsn)
     try:
-        return reconcile_snapshot(conn)
+        return reconcile_snapshot(conn, records, policy)
     finally:
         conn.close()
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trading.ledger.reconcile", description=_CLI_HELP)
+    parser.add_argument("dsn", help="postgresql://user:pass@host:port/db (use the reader)")
+    parser.add_argument("--orders-table", help="the Orders table: enables the cross checks")
+    parser.add_argument("--settlement-dlq-url", help="the settlement DLQ (required with --orders-table)")
+    parser.add_argument("--order-books-table", help="the OrderBooks table (the matcher's outbox)")
+    parser.add_argument("--symbols", default="", help="comma separated symbols whose outbox is read")
+    parser.add_argument("--grace-seconds", type=int, default=900)
+    parser.add_argument("--pending-timeout-seconds", type=int, default=600)
+    parser.add_argument("--lookback-seconds", type=int, default=172_800)
+    parser.add_argument("--max-orders", type=int, default=50_000)
+    return parser
+
+
+_CLI_HELP = """Print the reconciliation report as JSON; exit 0 when ok, 1 on any mismatch, 2 on a usage
+error. Without --orders-table only the ledger's own proofs run ("checked" lists what ran)."""
+
+
+def _records(args: argparse.Namespace) -> IndependentRecords | None:
+    if not args.orders_table:
+        return None
+    from trading.adapters.matcher_outbox import MatcherOutboxReader  # noqa: PLC0415 - only with AWS
+    from trading.adapters.orders_table import OrdersTable  # noqa: PLC0415
+    from trading.adapters.queue_depth import QueueDepth  # noqa: PLC0415
+
+    return IndependentRecords(
+        orders=OrdersTable(args.orders_table),
+        settlement_dlq=QueueDepth(args.settlement_dlq_url),
+        outbox=MatcherOutboxReader(args.order_books_table) if args.order_books_table else None,
+        symbols=[s for s in args.symbols.split(",") if s],
+        dlq_name=args.settlement_dlq_url.rsplit("/", 1)[-1],
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        usage = "usage: python -m trading.ledger.reconcile postgresql://user:pass@host:port/db"
-        print(usage, file=sys.stderr)  # noqa: T201
+    parser = _parser()
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.orders_table and not args.settlement_dlq_url:
+        print("--orders-table needs --settlement-dlq-url", file=sys.stderr)  # noqa: T201
         return 2
-    report = reconcile_dsn(args[0])
+    policy = CrossCheckPolicy(
+        grace=timedelta(seconds=args.grace_seconds),
+        pending_timeout=timedelta(seconds=args.pending_timeout_seconds),
+        lookback=timedelta(seconds=args.lookback_seconds),
+        max_orders=args.max_orders,
+    )
+    report = reconcile_dsn(args.dsn, _records(args), policy)
     print(json.dumps(report.to_dict(), indent=2))  # noqa: T201
     return 0 if report.ok else 1
 

@@ -6,10 +6,12 @@ defaulted parameters so functional tests pass real local databases and fakes ins
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from psycopg2.extensions import connection
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from trading.domain.instruments import Instrument
@@ -32,6 +34,64 @@ class LedgerFunctionSettings(BaseSettings):
 @cache
 def settings() -> LedgerFunctionSettings:
     return LedgerFunctionSettings()
+
+
+class ReconcileSettings(LedgerFunctionSettings):
+    """The ``reconcile`` function's environment: the records it compares the ledger with, and how
+    long a difference may be work in flight (docs/ledger.md, "Reconciliation")."""
+
+    order_books_table: str = ""
+    settlement_dlq_url: str = ""
+    reconcile_grace_seconds: int = Field(900, ge=0)
+    reconcile_lookback_seconds: int = Field(172_800, gt=0)
+    reconcile_max_orders: int = Field(50_000, gt=0)
+
+
+@cache
+def reconcile_settings() -> ReconcileSettings:
+    return ReconcileSettings()
+
+
+def reconcile_policy(grace_seconds: int | None = None) -> Any:
+    """The cross checks' timings from the environment; ``grace_seconds`` overrides the grace."""
+    from trading.ledger.crosscheck import CrossCheckPolicy  # noqa: PLC0415
+
+    config = reconcile_settings()
+    grace = config.reconcile_grace_seconds if grace_seconds is None else grace_seconds
+    return CrossCheckPolicy(
+        grace=timedelta(seconds=grace),
+        pending_timeout=timedelta(seconds=config.pending_timeout_seconds),
+        lookback=timedelta(seconds=config.reconcile_lookback_seconds),
+        max_orders=config.reconcile_max_orders,
+    )
+
+
+def reconcile_records() -> Any:
+    """The ``Orders`` table, the matcher's outbox for every instrument, the settlement DLQ."""
+    from trading.adapters.matcher_outbox import MatcherOutboxReader  # noqa: PLC0415
+    from trading.adapters.orders_table import OrdersTable  # noqa: PLC0415
+    from trading.adapters.queue_depth import QueueDepth  # noqa: PLC0415
+    from trading.ledger.crosscheck import IndependentRecords  # noqa: PLC0415
+
+    config = reconcile_settings()
+    missing = [
+        name
+        for name, value in (
+            ("ORDERS_TABLE", config.orders_table),
+            ("ORDER_BOOKS_TABLE", config.order_books_table),
+            ("SETTLEMENT_DLQ_URL", config.settlement_dlq_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise RuntimeError(f"reconcile needs {', '.join(missing)}")
+    return IndependentRecords(
+        orders=OrdersTable(config.orders_table),
+        settlement_dlq=QueueDepth(config.settlement_dlq_url),
+        outbox=MatcherOutboxReader(config.order_books_table),
+        symbols=sorted(instruments()),
+        dlq_name=config.settlement_dlq_url.rsplit("/", 1)[-1],
+    )
 
 
 def writer() -> AbstractContextManager[connection]:
