@@ -23,7 +23,7 @@ $(STAMP): $(PKG_SOURCES)
 
 # Optional mypyc build of the matching engine's hot modules (pure Python stays the fallback).
 NATIVE_STAMP := layers/trading/trading/engine/_native_sources.txt
-NATIVE_SOURCES := $(addprefix layers/trading/trading/engine/,values.py commands.py events.py fast_book.py codec.py engine.py) \
+NATIVE_SOURCES := $(addprefix layers/trading/trading/engine/,values.py commands.py events.py rules.py fast_book.py codec.py engine.py) \
                   layers/trading/build_native.py
 
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)

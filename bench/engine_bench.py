@@ -38,6 +38,7 @@ from trading.engine import (
 )
 from trading.engine.codec import decode_command, encode_command, encode_events
 from trading.engine.implementations import book_implementations
+from trading.engine.rules import Grid, holding
 
 from bench.results import environment, write_result
 
@@ -54,6 +55,13 @@ TARGETS = {
     "fast_p99_ns": 5_000,
     "codec_msgs_per_s": 300_000,
 }
+
+
+GRID = Grid(INSTRUMENT)
+
+
+def _held(command: NewOrder) -> NewOrder:
+    return holding(GRID, command)
 
 
 def generate_workload(messages: int = MESSAGES, seed: int = SEED) -> tuple[list[Command], dict[str, int]]:
@@ -89,7 +97,7 @@ def generate_workload(messages: int = MESSAGES, seed: int = SEED) -> tuple[list[
             # passive around the mid, with a tail that crosses the spread
             price = mid + sign * int(rng.triangular(-15, 60, 8))
             quantity = rng.randint(1, 100)
-            command = NewOrder(order_id, account, symbol, side, OrderType.LIMIT, price, quantity)
+            command = _held(NewOrder(order_id, account, symbol, side, OrderType.LIMIT, price, quantity))
             counts["limit"] += 1
         elif roll < 0.90:
             victim = live[rng.randrange(len(live))]
@@ -98,30 +106,46 @@ def generate_workload(messages: int = MESSAGES, seed: int = SEED) -> tuple[list[
         elif roll < 0.95:
             price = mid - sign * rng.randint(0, 20)
             quantity = rng.randint(1, 200)
-            command = NewOrder(
-                order_id, account, symbol, side, OrderType.LIMIT, price, quantity, TimeInForce.IOC
+            command = _held(
+                NewOrder(order_id, account, symbol, side, OrderType.LIMIT, price, quantity, TimeInForce.IOC)
             )
             counts["ioc"] += 1
         elif side is Side.BUY and rng.random() < 0.2:
             budget = rng.randint(1, 200) * mid
-            command = NewOrder(
-                order_id,
-                account,
-                symbol,
-                side,
-                OrderType.MARKET,
-                None,
-                None,
-                TimeInForce.IOC,
-                False,
-                StpMode.CANCEL_NEWEST,
-                budget,
+            command = _held(
+                NewOrder(
+                    order_id,
+                    account,
+                    symbol,
+                    side,
+                    OrderType.MARKET,
+                    None,
+                    None,
+                    TimeInForce.IOC,
+                    False,
+                    StpMode.CANCEL_NEWEST,
+                    budget,
+                )
             )
             counts["market_budget"] += 1
         else:
             quantity = rng.randint(1, 200)
-            command = NewOrder(
-                order_id, account, symbol, side, OrderType.MARKET, None, quantity, TimeInForce.IOC
+            # A market buy is bounded by a budget (the exchange's rule): here twice the mid's value.
+            budget = quantity * mid * 2 if side is Side.BUY else None
+            command = _held(
+                NewOrder(
+                    order_id,
+                    account,
+                    symbol,
+                    side,
+                    OrderType.MARKET,
+                    None,
+                    quantity,
+                    TimeInForce.IOC,
+                    False,
+                    StpMode.CANCEL_NEWEST,
+                    budget,
+                )
             )
             counts["market"] += 1
         commands.append(command)

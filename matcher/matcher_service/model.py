@@ -51,6 +51,9 @@ class OrderView:
     reject_code: str | None = None
     amended: bool = False  # an amend changed the quantity: it overwrites the stored one
     budget_only: bool = False  # a market buy by quote budget: no quantity of its own to store
+    # What is left of the order's hold, in hold units (trading.engine.rules); None on an item
+    # written before the matcher kept it (recovery then assumes exactly the open worst case).
+    hold_left: int | None = None
 
     @property
     def resting(self) -> bool:

@@ -126,6 +126,7 @@ def view_from_item(item: dict[str, Any]) -> OrderView:
         post_only=bool(item.get("post_only", False)),
         time_in_force=TimeInForce(item.get("time_in_force", TimeInForce.GTC.value)),
         client_order_id=item.get("client_order_id"),
+        hold_left=None if item.get("hold_left") is None else int(item["hold_left"]),
     )
 
 
@@ -142,6 +143,8 @@ def _view_attributes(view: OrderView, now_iso: str) -> tuple[dict[str, Any], dic
         fields["price"] = _n(view.price)
     if view.amended:
         fields["quantity"] = _n(view.quantity)
+    if view.hold_left is not None:
+        fields["hold_left"] = _n(view.hold_left)
     if view.resting:
         fields["priority_seq"] = _n(view.priority_seq)
         fields["book_symbol"] = _s(view.symbol)

@@ -23,6 +23,7 @@ from trading.engine.events import (
     OrderRejected,
     Trade,
 )
+from trading.engine.rules import HOLD_SCALE, Grid, fill_cost, worst_cost
 
 from matcher_service.engine_port import new_book
 from matcher_service.model import EventRecord, Inbound, LevelWrite, OrderView, OrderWrite, Outcome
@@ -50,8 +51,16 @@ class RecentIds:
 def snapshot_from_views(
     instrument: Instrument, status: InstrumentStatus, seq: int, views: Iterable[OrderView]
 ) -> dict[str, Any]:
-    """The engine snapshot (docs/engine.md) of the resting orders, in price-time priority."""
+    """The engine snapshot (docs/engine.md) of the resting orders, in price-time priority.
+
+    An order item from before the matcher kept ``hold_left`` is given exactly its open worst case:
+    it can still fill what is open, and no amend can raise it.
+    """
     resting = [v for v in views if v.resting and v.price is not None]
+    grid = Grid(instrument)
+    for view in resting:
+        if view.hold_left is None:
+            view.hold_left = worst_cost(grid, view.side, view.price or 0, view.remaining)
     bids = sorted((v for v in resting if v.side is Side.BUY), key=lambda v: (-(v.price or 0), v.priority_seq))
     asks = sorted((v for v in resting if v.side is Side.SELL), key=lambda v: (v.price or 0, v.priority_seq))
 
@@ -66,6 +75,7 @@ def _marker(inbound: Inbound) -> str:
 class SymbolState:
     def __init__(self, instrument: Instrument, seq: int, resting: Sequence[OrderView]) -> None:
         self.instrument = instrument
+        self.grid = Grid(instrument)
         self.book: OrderBook = new_book(instrument)
         self.views: dict[str, OrderView] = {v.order_id: v for v in resting}
         self.book.restore(snapshot_from_views(instrument, instrument.status, seq, resting))
@@ -179,6 +189,7 @@ class SymbolState:
             time_in_force=event.time_in_force,
             client_order_id=command.client_order_id,
             budget_only=command.quantity is None,
+            hold_left=(command.hold or 0) * HOLD_SCALE,
         )
         self.views[view.order_id] = view
         self._touch(outcome, view, event.seq)
@@ -218,11 +229,16 @@ class SymbolState:
         )
 
     def _on_trade(self, event: Trade, command: Any, now_iso: str, outcome: Outcome) -> EventRecord:
-        for order_id, remaining in (
-            (event.maker_order_id, event.maker_remaining),
-            (event.taker_order_id, event.taker_remaining),
+        grid = self.grid
+        for order_id, remaining, side, fee_bps in (
+            (event.maker_order_id, event.maker_remaining, event.maker_side, grid.maker_fee_bps),
+            (event.taker_order_id, event.taker_remaining, event.maker_side.opposite, grid.taker_fee_bps),
         ):
             view = self.views[order_id]
+            # the book's own bookkeeping (trading.engine.rules), so a rebuild restores it exactly
+            view.hold_left = (view.hold_left or 0) - fill_cost(
+                grid, side, event.price, event.quantity, fee_bps
+            )
             view.filled += event.quantity
             view.remaining = remaining
             view.status = OrderStatus.PARTIALLY_FILLED

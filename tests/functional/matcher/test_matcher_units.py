@@ -18,6 +18,7 @@ from trading.domain.enums import InstrumentStatus, OrderStatus, OrderType, Side
 from trading.domain.instruments import demo_instruments
 from trading.engine.codec import decode_command, encode_command
 from trading.engine.commands import Cancel, Command, NewOrder
+from trading.engine.rules import Grid, holding
 
 BTC = demo_instruments()[0]
 EVENTS_DIR = Path(__file__).resolve().parents[3] / "events" / "matcher"
@@ -30,7 +31,7 @@ def inbound(command: Command, command_id: str | None = None) -> Inbound:
 
 
 def limit(order_id: str, account: str, side: Side, price: int, quantity: int) -> NewOrder:
-    return NewOrder(order_id, account, "BTC-USD", side, OrderType.LIMIT, price, quantity)
+    return holding(Grid(BTC), NewOrder(order_id, account, "BTC-USD", side, OrderType.LIMIT, price, quantity))
 
 
 def test_apply_turns_engine_events_into_order_states_levels_and_gap_free_records():
@@ -170,7 +171,10 @@ def test_a_budget_only_market_buy_stores_no_quantity_of_its_own():
     # Given a resting ask and a market buy bounded only by a quote budget
     state = SymbolState(BTC, 0, [])
     state.committed(state.apply([inbound(limit("s1", "alice", Side.SELL, 3_000_000, 10))], "t"))
-    market = NewOrder("m1", "bob", "BTC-USD", Side.BUY, OrderType.MARKET, None, None, quote_budget=30_000_000)
+    market = holding(
+        Grid(BTC),
+        NewOrder("m1", "bob", "BTC-USD", Side.BUY, OrderType.MARKET, None, None, quote_budget=30_000_000),
+    )
 
     # When it trades and the commit is prepared
     outcome = state.apply([inbound(market)], "t")

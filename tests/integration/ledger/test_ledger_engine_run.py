@@ -17,9 +17,16 @@ from ledger_world import World
 from trading.domain.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.instruments import Instrument, demo_instruments
 from trading.engine import Cancel, MatchingEngine, NewOrder, OrderCanceled, OrderFilled, OrderRejected, Trade
+from trading.engine.rules import Grid, holding
 from trading.ledger import archive_order, reconcile, settle_trades
 
 INSTRUMENTS = {i.symbol: i for i in demo_instruments()}
+
+
+def held(order: NewOrder) -> NewOrder:
+    return holding(Grid(INSTRUMENTS[order.symbol]), order)
+
+
 ACCOUNTS = [f"trader{n}" for n in range(10)]
 DEPOSITS = {"USD": 500_000_000_000, "BTC": 500_000_000, "ETH": 5_000_000_000}
 MID = {"BTC-USD": 3_000_000, "ETH-USD": 200_000}
@@ -48,14 +55,20 @@ def random_order(rng: random.Random, n: int) -> NewOrder:
     roll = rng.random()
     if roll < 0.06 and side is Side.BUY:
         budget = rng.randint(50, 400) * MID[symbol]
-        return NewOrder(
-            f"o{n}", account, symbol, side, OrderType.MARKET, None, None, stp=stp, quote_budget=budget
+        return held(
+            NewOrder(
+                f"o{n}", account, symbol, side, OrderType.MARKET, None, None, stp=stp, quote_budget=budget
+            )
         )
     if roll < 0.06:
-        return NewOrder(f"o{n}", account, symbol, side, OrderType.MARKET, None, rng.randint(1, 300), stp=stp)
+        return held(
+            NewOrder(f"o{n}", account, symbol, side, OrderType.MARKET, None, rng.randint(1, 300), stp=stp)
+        )
     tif = TimeInForce.IOC if roll < 0.18 else TimeInForce.GTC
     price = MID[symbol] + rng.randint(-6, 6) * 100
-    return NewOrder(f"o{n}", account, symbol, side, OrderType.LIMIT, price, rng.randint(1, 400), tif, stp=stp)
+    return held(
+        NewOrder(f"o{n}", account, symbol, side, OrderType.LIMIT, price, rng.randint(1, 400), tif, stp=stp)
+    )
 
 
 def record(

@@ -30,6 +30,7 @@ from trading.domain.enums import OrderType, Side
 from trading.domain.instruments import Instrument, demo_instruments
 from trading.engine.codec import encode_command
 from trading.engine.commands import Command, NewOrder
+from trading.engine.rules import Grid, holding
 
 REPO = Path(__file__).resolve().parents[3]
 TABLES = {"orders": "OrdersTable", "books": "OrderBooksTable", "instruments": "InstrumentsTable"}
@@ -312,8 +313,12 @@ def wait_until(predicate: Any, timeout: float = 90.0, interval: float = 0.1) -> 
 def limit(
     order_id: str, account: str, side: Side, price: int, quantity: int, *, symbol: str = "BTC-USD"
 ) -> NewOrder:
-    return NewOrder(
-        order_id, account, symbol, side, OrderType.LIMIT, price, quantity, client_order_id=f"c-{order_id}"
+    instrument = next(i for i in demo_instruments() if i.symbol == symbol)
+    return holding(
+        Grid(instrument),
+        NewOrder(
+            order_id, account, symbol, side, OrderType.LIMIT, price, quantity, client_order_id=f"c-{order_id}"
+        ),
     )
 
 

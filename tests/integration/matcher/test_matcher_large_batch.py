@@ -10,7 +10,17 @@ import pytest
 from matcher_cloud import by_type, check_exactly_once, limit
 from matcher_service.model import OrderWrite
 from trading.domain.enums import OrderStatus, OrderType, Side
+from trading.domain.instruments import demo_instruments
 from trading.engine.commands import NewOrder
+from trading.engine.rules import Grid, holding
+
+
+def market_buy(order_id: str, quantity: int) -> NewOrder:
+    """A market buy for ``quantity`` with a budget far above any price it meets."""
+    order = NewOrder(
+        order_id, "taker", "BTC-USD", Side.BUY, OrderType.MARKET, None, quantity, quote_budget=10**15
+    )
+    return holding(Grid(demo_instruments()[0]), order)
 
 
 def test_a_sweep_beyond_the_transaction_item_limit_commits_and_projects_every_write(cloud, make_matcher):
@@ -23,7 +33,7 @@ def test_a_sweep_beyond_the_transaction_item_limit_commits_and_projects_every_wr
         pass
 
     # When one market buy sweeps all of them (25 order items + 24 levels + outbox + checkpoint)
-    sweep = NewOrder("sweep", "taker", "BTC-USD", Side.BUY, OrderType.MARKET, None, 24)
+    sweep = market_buy("sweep", 24)
     cloud.send(sweep)
     matcher.poll_once()
 
@@ -43,7 +53,7 @@ def test_deferred_writes_left_by_a_crash_are_applied_by_recovery(cloud, make_mat
     cloud.send_many(asks)
     while first.poll_once():
         pass
-    sweep = NewOrder("sweep", "taker", "BTC-USD", Side.BUY, OrderType.MARKET, None, 22)
+    sweep = market_buy("sweep", 22)
     cloud.send(sweep)
 
     class CrashError(Exception):

@@ -5,6 +5,7 @@ from typing import Any
 from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.instruments import Instrument
 from trading.engine import Event, NewOrder, OrderBook
+from trading.engine.rules import Grid, hold_asset, required_hold
 
 SYMBOL = "BTC-USD"
 
@@ -23,6 +24,7 @@ INSTRUMENT = Instrument(
     max_quantity=10_000,
     min_notional=0,
 )
+GRID = Grid(INSTRUMENT)
 HALTED_INSTRUMENT = INSTRUMENT.model_copy(
     update={"symbol": "ETH-USD", "base_asset": "ETH", "status": InstrumentStatus.HALTED}
 )
@@ -37,8 +39,31 @@ def limit(  # noqa: PLR0917
     tif: TimeInForce = TimeInForce.GTC,
     post_only: bool = False,
     stp: StpMode = StpMode.CANCEL_NEWEST,
+    hold: int | None = None,
 ) -> NewOrder:
-    return NewOrder(order_id, account, SYMBOL, side, OrderType.LIMIT, price, quantity, tif, post_only, stp)
+    """A limit order holding its worst case (``hold`` overrides it: atoms of the paying asset)."""
+    hold = required_hold(GRID, side, price, quantity, None) if hold is None else hold
+    return NewOrder(
+        order_id,
+        account,
+        SYMBOL,
+        side,
+        OrderType.LIMIT,
+        price,
+        quantity,
+        tif,
+        post_only,
+        stp,
+        None,
+        None,
+        hold,
+        hold_asset(GRID, side),
+    )
+
+
+def held(side: Side, price: int, quantity: int) -> int:
+    """The atoms intake would hold for a limit order of ``quantity`` at ``price``."""
+    return required_hold(GRID, side, price, quantity, None)
 
 
 def buy(order_id: str, price: int, quantity: int, account: str = "alice", **kw: Any) -> NewOrder:
@@ -58,8 +83,22 @@ def market(  # noqa: PLR0917
     tif: TimeInForce = TimeInForce.IOC,
     stp: StpMode = StpMode.CANCEL_NEWEST,
 ) -> NewOrder:
+    hold = required_hold(GRID, side, None, quantity, budget)
     return NewOrder(
-        order_id, account, SYMBOL, side, OrderType.MARKET, None, quantity, tif, False, stp, budget
+        order_id,
+        account,
+        SYMBOL,
+        side,
+        OrderType.MARKET,
+        None,
+        quantity,
+        tif,
+        False,
+        stp,
+        budget,
+        None,
+        hold,
+        hold_asset(GRID, side),
     )
 
 

@@ -4,7 +4,7 @@ from trading.domain.enums import Side
 from trading.domain.errors import ErrorCode
 from trading.engine import Amend, BookDelta, OrderAmended, OrderBook, OrderRejected, Trade
 
-from .helpers import SYMBOL, buy, kinds, run, sell, state
+from .helpers import SYMBOL, buy, held, kinds, run, sell, state
 
 
 def test_quantity_down_keeps_priority(book: OrderBook) -> None:
@@ -21,8 +21,8 @@ def test_quantity_down_keeps_priority(book: OrderBook) -> None:
 
 
 def test_quantity_up_loses_priority(book: OrderBook) -> None:
-    # Given two bids at one level
-    run(book, buy("b1", 100, 10), buy("b2", 100, 10, account="dave"))
+    # Given two bids at one level, the first holding enough for 40
+    run(book, buy("b1", 100, 10, hold=held(Side.BUY, 100, 40)), buy("b2", 100, 10, account="dave"))
     # When the first is increased
     events = book.process(Amend("b1", "alice", SYMBOL, quantity=40))
     # Then it moves to the back of the level
@@ -44,8 +44,8 @@ def test_price_change_loses_priority_and_moves_level(book: OrderBook) -> None:
 
 
 def test_amend_to_a_crossing_price_trades(book: OrderBook) -> None:
-    # Given a bid at 95 and an ask at 100
-    run(book, buy("b1", 95, 30), sell("s1", 100, 10))
+    # Given a bid at 95 holding enough for 30 at 100, and an ask at 100
+    run(book, buy("b1", 95, 30, hold=held(Side.BUY, 100, 30)), sell("s1", 100, 10))
     # When the bid is amended to 100
     events = book.process(Amend("b1", "alice", SYMBOL, price=100))
     # Then it trades as an incoming order and the remainder rests at 100

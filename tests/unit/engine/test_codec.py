@@ -160,6 +160,8 @@ def test_encoding_leaves_out_the_fields_at_their_default() -> None:
         "order_type": "LIMIT",
         "price": 100,
         "quantity": 10,
+        "hold": plain.hold,
+        "hold_asset": "USD",
     }
     # And set options are all kept, the unset price, quantity and post_only left out
     assert orjson.loads(encode_command(options)) == {

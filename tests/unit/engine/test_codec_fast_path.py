@@ -77,5 +77,5 @@ def test_the_canonical_form_and_the_full_form_decode_alike() -> None:
         compact = orjson.loads(encode_command(command))
         full = orjson.loads(orjson.dumps(command.to_dict()))
         # Then both take the fast path to the same command
-        assert len(compact) < len(full) == 13
+        assert len(compact) < len(full) == 15
         assert _decode_new_fast(compact) == _decode_new_fast(full) == command

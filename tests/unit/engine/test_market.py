@@ -10,8 +10,8 @@ from .helpers import INSTRUMENT, buy, kinds, market, run, sell, state
 def test_market_buy_sweeps_levels_until_filled(book: OrderBook) -> None:
     # Given asks over three levels
     run(book, sell("s1", 100, 10), sell("s2", 105, 10), sell("s3", 200, 20))
-    # When a market buy for 30 arrives
-    events = book.process(market("m1", Side.BUY, 30))
+    # When a market buy for 30 arrives (its budget more than enough for any of them)
+    events = book.process(market("m1", Side.BUY, 30, budget=1_000_000))
     # Then it walks the book best price first with no limit
     assert [(t.price, t.quantity) for t in events if isinstance(t, Trade)] == [
         (100, 10),
@@ -38,7 +38,7 @@ def test_market_order_on_empty_side_is_rejected_no_liquidity(book: OrderBook) ->
     # Given only bids
     run(book, buy("b1", 100, 10))
     # When a market buy arrives
-    events = book.process(market("m1", Side.BUY, 10))
+    events = book.process(market("m1", Side.BUY, 10, budget=1_000_000))
     # Then it is rejected with NO_LIQUIDITY and the book is unchanged
     assert isinstance(events[0], OrderRejected)
     assert events[0].code is ErrorCode.NO_LIQUIDITY

@@ -21,6 +21,7 @@ def test_compiled_modules_match_their_sources() -> None:
         "values.py",
         "commands.py",
         "events.py",
+        "rules.py",
         "fast_book.py",
         "codec.py",
         "engine.py",

@@ -23,7 +23,9 @@ BAD_NEW_ORDERS = {
         NewOrder("x", "alice", SYMBOL, Side.BUY, OrderType.MARKET, 100, 10, TimeInForce.IOC),
         ErrorCode.PRICE_NOT_ALLOWED,
     ),
-    "market without quantity or budget": (market("x", Side.BUY, None), ErrorCode.INVALID_QUANTITY),
+    # A market buy is bounded by its budget (intake's rule too: trading.engine.rules)
+    "market buy without budget": (market("x", Side.BUY, 10), ErrorCode.INVALID_AMOUNT),
+    "market sell without quantity": (market("x", Side.SELL, None), ErrorCode.INVALID_QUANTITY),
     "zero budget": (market("x", Side.BUY, None, budget=0), ErrorCode.INVALID_AMOUNT),
     "post-only that would cross": (buy("x", 105, 10, post_only=True), ErrorCode.POST_ONLY_WOULD_CROSS),
     "duplicate order id": (buy("b1", 90, 10), ErrorCode.DUPLICATE_ORDER_ID),

@@ -35,8 +35,15 @@ from trading.engine import (
     Trade,
 )
 from trading.engine.implementations import book_implementations
+from trading.engine.rules import HOLD_SCALE, Grid, fill_cost, holding
 
-from .helpers import INSTRUMENT, SYMBOL
+from .helpers import INSTRUMENT as GRID_INSTRUMENT
+from .helpers import SYMBOL
+
+# The helpers' grid with fees, so the hold arithmetic (notional plus fee per role) is exercised.
+INSTRUMENT = GRID_INSTRUMENT.model_copy(update={"maker_fee_bps": 10, "taker_fee_bps": 25})
+GRID = Grid(INSTRUMENT)
+SLACK = st.one_of(st.just(0), st.just(0), st.integers(0, 20_000))  # extra atoms held beyond the worst case
 
 ACCOUNTS = st.sampled_from(["a", "b", "c"])
 SIDES = st.sampled_from(list(Side))
@@ -59,6 +66,9 @@ class BooksAgree(RuleBasedStateMachine):
         self.clock = 0
         self.levels: dict[tuple[Side, int], int] = {}
         self.last_seq = 0
+        self.held: dict[str, int] = {}  # hold units each new order carried
+        self.spent: dict[str, int] = defaultdict(int)  # hold units its fills cost
+        self.sides: dict[str, Side] = {}
 
     @property
     def reference(self) -> OrderBook:
@@ -71,6 +81,13 @@ class BooksAgree(RuleBasedStateMachine):
         return self.ids[index % len(self.ids)] if self.ids and index % 7 else f"unknown-{index}"
 
     # -- driving --------------------------------------------------------------------------------
+
+    def place(self, order: NewOrder, slack: int = 0) -> list[Event]:
+        """``order`` carrying its worst-case hold plus ``slack`` atoms (as intake would hold it)."""
+        held = holding(GRID, order, slack)
+        self.held[held.order_id] = (held.hold or 0) * HOLD_SCALE
+        self.sides[held.order_id] = held.side
+        return self.apply(held)
 
     def apply(self, command: Command) -> list[Event]:
         before = self.reference.snapshot()
@@ -119,6 +136,13 @@ class BooksAgree(RuleBasedStateMachine):
             elif isinstance(event, Trade):
                 self.filled[event.maker_order_id] += event.quantity
                 self.filled[event.taker_order_id] += event.quantity
+                maker_cost = fill_cost(
+                    GRID, event.maker_side, event.price, event.quantity, GRID.maker_fee_bps
+                )
+                taker_side = event.maker_side.opposite
+                taker_cost = fill_cost(GRID, taker_side, event.price, event.quantity, GRID.taker_fee_bps)
+                self.spent[event.maker_order_id] += maker_cost
+                self.spent[event.taker_order_id] += taker_cost
                 assert self._open(event.maker_order_id) == event.maker_remaining
             elif isinstance(event, OrderCanceled):
                 self.canceled[event.order_id] += event.quantity
@@ -145,11 +169,13 @@ class BooksAgree(RuleBasedStateMachine):
         tif=st.sampled_from([TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK]),
         post_only=st.booleans(),
         stp=STPS,
+        slack=SLACK,
     )
-    def limit_order(self, side, price, quantity, account, tif, post_only, stp) -> None:  # noqa: PLR0917
+    def limit_order(self, side, price, quantity, account, tif, post_only, stp, slack) -> None:  # noqa: PLR0917
         order_id = f"o{len(self.log)}"
-        self.apply(
-            NewOrder(order_id, account, SYMBOL, side, OrderType.LIMIT, price, quantity, tif, post_only, stp)
+        self.place(
+            NewOrder(order_id, account, SYMBOL, side, OrderType.LIMIT, price, quantity, tif, post_only, stp),
+            slack,
         )
 
     @rule(
@@ -162,7 +188,7 @@ class BooksAgree(RuleBasedStateMachine):
     )
     def market_order(self, side, quantity, budget, account, tif, stp) -> None:  # noqa: PLR0917
         order_id = f"o{len(self.log)}"
-        self.apply(
+        self.place(
             NewOrder(
                 order_id, account, SYMBOL, side, OrderType.MARKET, None, quantity, tif, False, stp, budget
             )
@@ -176,7 +202,7 @@ class BooksAgree(RuleBasedStateMachine):
     )
     def market_buy_with_budget(self, quantity, budget, account, stp) -> None:
         order_id = f"o{len(self.log)}"
-        self.apply(
+        self.place(
             NewOrder(
                 order_id,
                 account,
@@ -220,7 +246,7 @@ class BooksAgree(RuleBasedStateMachine):
         """Mostly invalid prices/quantities: rejects must leave every book unchanged."""
         before = self.reference.snapshot()
         order_id = f"o{len(self.log)}"
-        events = self.apply(NewOrder(order_id, account, SYMBOL, Side.BUY, OrderType.LIMIT, price, quantity))
+        events = self.place(NewOrder(order_id, account, SYMBOL, Side.BUY, OrderType.LIMIT, price, quantity))
         if type(events[0]).__name__ == "OrderRejected":
             assert len(events) == 1
             assert self.reference.snapshot() == {**before, "seq": before["seq"] + 1}
@@ -253,6 +279,21 @@ class BooksAgree(RuleBasedStateMachine):
                 self.filled[order_id] + resting.get(order_id, 0) + self.canceled[order_id]
                 == self.ordered[order_id]
             ), order_id
+
+    @invariant()
+    def no_order_executes_beyond_its_hold(self) -> None:
+        snap = self.reference.snapshot()
+        resting = {o["order_id"]: o["hold_left"] for o in snap["bids"] + snap["asks"]}
+        for order_id, spent in self.spent.items():
+            assert spent <= self.held[order_id], f"{order_id} spent {spent} of a {self.held[order_id]} hold"
+        for order_id, hold_left in resting.items():
+            assert hold_left == self.held[order_id] - self.spent[order_id], order_id
+            open_quantity = next(
+                o["quantity"] for o in snap["bids"] + snap["asks"] if o["order_id"] == order_id
+            )
+            price = next(o["price"] for o in snap["bids"] + snap["asks"] if o["order_id"] == order_id)
+            worst = fill_cost(GRID, self.sides[order_id], price, open_quantity, GRID.taker_fee_bps)
+            assert worst <= hold_left, f"{order_id}: its open quantity could outspend its hold"
 
     @invariant()
     def price_time_priority_at_rest(self) -> None:

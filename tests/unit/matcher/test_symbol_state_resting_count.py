@@ -15,8 +15,10 @@ from matcher_service.symbol_state import SymbolState
 from trading.domain.enums import OrderType, Side, StpMode, TimeInForce
 from trading.domain.instruments import demo_instruments
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
+from trading.engine.rules import Grid, holding
 
 BTC = demo_instruments()[0]
+GRID = Grid(BTC)
 ACCOUNTS = ("alice", "bob", "carol")
 MID = 3_000_000
 
@@ -58,12 +60,36 @@ def to_command(step: tuple[str, int, int, int, int, int], n: int, known: list[st
             return Cancel(victim, owner, BTC.symbol)
         return Amend(victim, owner, BTC.symbol, price if target % 2 else None, quantity)
     if kind == "market":
-        return NewOrder(
-            order_id, account, BTC.symbol, side, OrderType.MARKET, None, quantity, TimeInForce.IOC
+        budget = 10**12 if side is Side.BUY else None  # a market buy is bounded by a budget
+        return holding(
+            GRID,
+            NewOrder(
+                order_id,
+                account,
+                BTC.symbol,
+                side,
+                OrderType.MARKET,
+                None,
+                quantity,
+                TimeInForce.IOC,
+                quote_budget=budget,
+            ),
         )
     tif = TimeInForce.IOC if kind == "ioc" else TimeInForce.GTC
-    return NewOrder(
-        order_id, account, BTC.symbol, side, OrderType.LIMIT, price, quantity, tif, kind == "post_only", stp
+    return holding(
+        GRID,
+        NewOrder(
+            order_id,
+            account,
+            BTC.symbol,
+            side,
+            OrderType.LIMIT,
+            price,
+            quantity,
+            tif,
+            kind == "post_only",
+            stp,
+        ),
     )
 
 

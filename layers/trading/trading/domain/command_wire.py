@@ -20,6 +20,8 @@ COMMAND_DEFAULTS: Final[Mapping[str, Any]] = {
     "post_only": False,
     "stp": StpMode.CANCEL_NEWEST,
     "client_order_id": None,
+    "hold": None,
+    "hold_asset": None,
 }
 
 

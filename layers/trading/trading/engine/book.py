@@ -2,8 +2,8 @@
 
 A book holds one instrument's resting orders. ``process`` takes a command for that instrument and
 returns the events it caused; a rejected command returns exactly one ``OrderRejected`` and leaves
-the book unchanged. Validation that does not depend on the book lives here so both
-implementations apply identical rules.
+the book unchanged. Validation that does not depend on the book lives in
+:mod:`trading.engine.rules`, shared by both implementations and by intake.
 """
 
 import hashlib
@@ -12,13 +12,12 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-from trading.domain.enums import InstrumentStatus, OrderType, Side, StpMode, TimeInForce
-from trading.domain.errors import ErrorCode
+from trading.domain.enums import InstrumentStatus, StpMode
 from trading.domain.instruments import Instrument
-from trading.engine.commands import Amend, Command, NewOrder
+from trading.engine.commands import Command, NewOrder
 from trading.engine.events import Event
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: every resting order carries hold_left
 
 
 class RestingOrder(Protocol):
@@ -36,10 +35,15 @@ class RestingOrder(Protocol):
     def stp(self) -> StpMode: ...
     @property
     def post_only(self) -> bool: ...
+    @property
+    def hold_left(self) -> int | None:
+        """Hold units left; ``None`` only on a matcher view not yet given one (never restored)."""
+        ...
 
 
 def snapshot_orders(orders: Iterable[RestingOrder]) -> list[dict[str, Any]]:
-    """One side of a book snapshot, in the given (price-time) order; ``quantity`` is what is open."""
+    """One side of a book snapshot, in the given (price-time) order; ``quantity`` is what is open,
+    ``hold_left`` what is left of the order's hold in hold units (:mod:`trading.engine.rules`)."""
     return [
         {
             "order_id": order.order_id,
@@ -48,6 +52,7 @@ def snapshot_orders(orders: Iterable[RestingOrder]) -> list[dict[str, Any]]:
             "quantity": order.remaining,
             "stp": order.stp.value,
             "post_only": order.post_only,
+            "hold_left": order.hold_left,
         }
         for order in orders
     ]
@@ -120,58 +125,6 @@ class OrderBook(Protocol):
 def state_hash(snapshot: Mapping[str, Any]) -> str:
     """A stable hash of a book snapshot: blake2b over canonical (sorted-key) JSON."""
     return hashlib.blake2b(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
-
-
-def check_new_order(instrument: Instrument, status: InstrumentStatus, cmd: NewOrder) -> ErrorCode | None:  # noqa: PLR0911, PLR0912 -- one flat list of rules reads best
-    """Rules that need only the instrument (not the book). ``None`` when the order is valid."""
-    if status is InstrumentStatus.HALTED:
-        return ErrorCode.INSTRUMENT_HALTED
-    if cmd.order_type is OrderType.LIMIT:
-        price = cmd.price
-        if price is None:
-            return ErrorCode.PRICE_REQUIRED
-        if price <= 0 or price % instrument.tick_size:
-            return ErrorCode.INVALID_PRICE
-        if cmd.quote_budget is not None:
-            return ErrorCode.INVALID_ORDER_TYPE
-        if cmd.post_only and cmd.time_in_force is not TimeInForce.GTC:
-            return ErrorCode.INVALID_ORDER_TYPE
-    else:
-        if cmd.price is not None:
-            return ErrorCode.PRICE_NOT_ALLOWED
-        if cmd.post_only:
-            return ErrorCode.INVALID_ORDER_TYPE
-        if cmd.quote_budget is not None:
-            if cmd.side is not Side.BUY or cmd.time_in_force is TimeInForce.FOK:
-                return ErrorCode.INVALID_ORDER_TYPE
-            if cmd.quote_budget <= 0:
-                return ErrorCode.INVALID_AMOUNT
-    quantity = cmd.quantity
-    if quantity is None:
-        return None if cmd.quote_budget is not None else ErrorCode.INVALID_QUANTITY
-    if quantity <= 0 or quantity % instrument.lot_size:
-        return ErrorCode.INVALID_QUANTITY
-    if quantity < instrument.min_quantity:
-        return ErrorCode.QUANTITY_BELOW_MIN
-    if quantity > instrument.max_quantity:
-        return ErrorCode.QUANTITY_ABOVE_MAX
-    return None
-
-
-def check_amend(instrument: Instrument, status: InstrumentStatus, cmd: Amend) -> ErrorCode | None:
-    """Amend rules that need only the instrument. The order's existence is the book's check."""
-    if status is InstrumentStatus.HALTED:
-        return ErrorCode.INSTRUMENT_HALTED
-    if cmd.price is None and cmd.quantity is None:
-        return ErrorCode.INVALID_AMEND
-    if cmd.price is not None and (cmd.price <= 0 or cmd.price % instrument.tick_size):
-        return ErrorCode.INVALID_PRICE
-    if cmd.quantity is not None:
-        if cmd.quantity <= 0 or cmd.quantity % instrument.lot_size:
-            return ErrorCode.INVALID_QUANTITY
-        if cmd.quantity > instrument.max_quantity:
-            return ErrorCode.QUANTITY_ABOVE_MAX
-    return None
 
 
 def effective_quantity(instrument: Instrument, cmd: NewOrder) -> int:

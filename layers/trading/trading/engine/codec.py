@@ -36,6 +36,8 @@ _NEW_KEYS: Final = frozenset(
         "post_only",
         "stp",
         "client_order_id",
+        "hold",
+        "hold_asset",
     }
 )
 _CANCEL_KEYS: Final = frozenset({"type", "order_id", "account_id", "symbol"})
@@ -124,13 +126,24 @@ def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:
     quantity, has_quantity = _field(obj, "quantity", None)
     budget, has_budget = _field(obj, "quote_budget", None)
     client_order_id, has_client_order_id = _field(obj, "client_order_id", None)
+    hold, has_hold = _field(obj, "hold", None)
+    hold_asset, has_hold_asset = _field(obj, "hold_asset", None)
     post_only, has_post_only = _field(obj, "post_only", False)
     raw_tif, has_tif = _field(obj, "time_in_force", None)
     raw_stp, has_stp = _field(obj, "stp", None)
     tif: TimeInForce | None = _enum_or(raw_tif, _TIFS, _GTC)
     stp: StpMode | None = _enum_or(raw_stp, _STPS, _CANCEL_NEWEST)
     found = (
-        6 + has_price + has_quantity + has_budget + has_client_order_id + has_post_only + has_tif + has_stp
+        6
+        + has_price
+        + has_quantity
+        + has_budget
+        + has_client_order_id
+        + has_hold
+        + has_hold_asset
+        + has_post_only
+        + has_tif
+        + has_stp
     )
     if (
         found != len(obj)
@@ -149,6 +162,8 @@ def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:
         or (quantity is not None and type(quantity) is not int)
         or (budget is not None and type(budget) is not int)
         or (client_order_id is not None and type(client_order_id) is not str)
+        or (hold is not None and type(hold) is not int)
+        or (hold_asset is not None and type(hold_asset) is not str)
     ):
         return None
     return NewOrder(
@@ -164,6 +179,8 @@ def _decode_new_fast(obj: dict[str, Any]) -> NewOrder | None:
         stp,
         budget,
         client_order_id,
+        hold,
+        hold_asset,
     )
 
 
@@ -181,6 +198,9 @@ def _decode_new_strict(obj: dict[str, Any]) -> NewOrder:
     client_order_id = obj.get("client_order_id")
     if client_order_id is not None and type(client_order_id) is not str:
         raise _fail("client_order_id must be a string or null")
+    hold_asset = obj.get("hold_asset")
+    if hold_asset is not None and type(hold_asset) is not str:
+        raise _fail("hold_asset must be a string or null")
     return NewOrder(
         _text(obj, "order_id"),
         _text(obj, "account_id"),
@@ -194,6 +214,8 @@ def _decode_new_strict(obj: dict[str, Any]) -> NewOrder:
         _enum(obj, "stp", _STPS, StpMode.CANCEL_NEWEST),
         _opt_int(obj, "quote_budget"),
         client_order_id,
+        _opt_int(obj, "hold"),
+        hold_asset,
     )
 
 

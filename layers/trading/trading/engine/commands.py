@@ -20,11 +20,17 @@ class NewOrder(ValueObject):
     ``quantity`` may be ``None`` only for a market BUY with a ``quote_budget``; the order is then
     bounded by the budget (in notional units, ``price * quantity``) and the instrument's
     ``max_quantity``.
+
+    ``hold`` is what intake held for the order, in atoms of ``hold_asset`` (the quote asset for a
+    buy, the base asset for a sell). The book rejects an order whose hold does not cover its worst
+    case and never lets it execute beyond it (:mod:`trading.engine.rules`).
     """
 
     __slots__ = (
         "account_id",
         "client_order_id",
+        "hold",
+        "hold_asset",
         "order_id",
         "order_type",
         "post_only",
@@ -49,6 +55,8 @@ class NewOrder(ValueObject):
         "stp",
         "quote_budget",
         "client_order_id",
+        "hold",
+        "hold_asset",
     )
 
     def __init__(
@@ -65,6 +73,8 @@ class NewOrder(ValueObject):
         stp: StpMode = StpMode.CANCEL_NEWEST,
         quote_budget: int | None = None,
         client_order_id: str | None = None,
+        hold: int | None = None,
+        hold_asset: str | None = None,
     ) -> None:
         self.order_id: Final = order_id
         self.account_id: Final = account_id
@@ -78,6 +88,8 @@ class NewOrder(ValueObject):
         self.stp: Final = stp
         self.quote_budget: Final = quote_budget
         self.client_order_id: Final = client_order_id
+        self.hold: Final = hold
+        self.hold_asset: Final = hold_asset
 
     def values(self) -> tuple[Any, ...]:
         return (
@@ -93,6 +105,8 @@ class NewOrder(ValueObject):
             self.stp,
             self.quote_budget,
             self.client_order_id,
+            self.hold,
+            self.hold_asset,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +124,8 @@ class NewOrder(ValueObject):
             "post_only": self.post_only,
             "stp": self.stp,
             "client_order_id": self.client_order_id,
+            "hold": self.hold,
+            "hold_asset": self.hold_asset,
         }
 
 

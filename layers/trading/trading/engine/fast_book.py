@@ -34,6 +34,14 @@ from trading.engine.events import (
     OrderRejected,
     Trade,
 )
+from trading.engine.rules import (
+    HOLD_SCALE,
+    Grid,
+    check_amend,
+    check_amend_hold,
+    check_new_hold,
+    check_new_order,
+)
 
 _BUY: Final = Side.BUY
 _SELL: Final = Side.SELL
@@ -51,7 +59,7 @@ _USER: Final = CancelReason.USER
 
 
 class _Order:
-    __slots__ = ("account_id", "is_buy", "order_id", "post_only", "price", "remaining", "stp")
+    __slots__ = ("account_id", "hold_left", "is_buy", "order_id", "post_only", "price", "remaining", "stp")
 
     def __init__(  # noqa: PLR0917
         self,
@@ -62,6 +70,7 @@ class _Order:
         remaining: int,
         stp: StpMode,
         post_only: bool,
+        hold_left: int,
     ) -> None:
         self.order_id = order_id
         self.account_id = account_id
@@ -70,6 +79,7 @@ class _Order:
         self.remaining = remaining  # 0 = dead (filled, canceled or moved by an amend)
         self.stp = stp
         self.post_only = post_only
+        self.hold_left = hold_left  # hold units (trading.engine.rules) the order may still spend
 
 
 class _Level:
@@ -85,11 +95,18 @@ class _Level:
 class FastBook:
     def __init__(self, instrument: Instrument) -> None:
         self._instrument = instrument
+        self._grid = Grid(instrument)
         self._symbol = instrument.symbol
         self._tick = instrument.tick_size
         self._lot = instrument.lot_size
         self._min_qty = instrument.min_quantity
         self._max_qty = instrument.max_quantity
+        # A fill of ``quantity`` at ``price`` costs ``quantity * (price * per_price + flat)`` hold
+        # units (trading.engine.rules.fill_cost, with the multiplications hoisted out of the loop).
+        per_notional = instrument.notional_to_quote_atoms
+        self._buy_taker = per_notional * (HOLD_SCALE + instrument.taker_fee_bps)
+        self._buy_maker = per_notional * (HOLD_SCALE + instrument.maker_fee_bps)
+        self._sell = instrument.quantity_to_base_atoms * HOLD_SCALE
         self._status = instrument.status
         self._seq = 0
         self._orders: dict[str, _Order] = {}
@@ -159,6 +176,7 @@ class FastBook:
                         int(item["quantity"]),
                         StpMode(item["stp"]),
                         bool(item["post_only"]),
+                        int(item["hold_left"]),
                     ),
                     touched,
                 )
@@ -191,38 +209,13 @@ class FastBook:
         stp = cmd.stp
         budget = cmd.quote_budget
         is_buy = side is _BUY
-        code: ErrorCode | None = None
-        # Instrument rules, in the same order as trading.engine.book.check_new_order.
-        if self._status is not _TRADING:
-            code = ErrorCode.INSTRUMENT_HALTED
-        elif order_type is _LIMIT:
-            if price is None:
-                code = ErrorCode.PRICE_REQUIRED
-            elif price <= 0 or price % self._tick:
-                code = ErrorCode.INVALID_PRICE
-            elif budget is not None or (post_only and tif is not _GTC):
-                code = ErrorCode.INVALID_ORDER_TYPE
-        elif price is not None:
-            code = ErrorCode.PRICE_NOT_ALLOWED
-        elif post_only:
-            code = ErrorCode.INVALID_ORDER_TYPE
-        elif budget is not None:
-            if not is_buy or tif is _FOK:
-                code = ErrorCode.INVALID_ORDER_TYPE
-            elif budget <= 0:
-                code = ErrorCode.INVALID_AMOUNT
-        if code is None:
-            if quantity is None:
-                if budget is None:
-                    code = ErrorCode.INVALID_QUANTITY
-                else:
-                    quantity = self._max_qty
-            elif quantity <= 0 or quantity % self._lot:
-                code = ErrorCode.INVALID_QUANTITY
-            elif quantity < self._min_qty:
-                code = ErrorCode.QUANTITY_BELOW_MIN
-            elif quantity > self._max_qty:
-                code = ErrorCode.QUANTITY_ABOVE_MAX
+        grid = self._grid
+        violation = check_new_order(
+            grid, self._status, side, order_type, price, quantity, budget, tif, post_only
+        ) or check_new_hold(grid, side, price, quantity, budget, cmd.hold_asset, cmd.hold)
+        code = None if violation is None else violation.code
+        if code is None and quantity is None:
+            quantity = self._max_qty  # a budget-only market buy is bounded by the maximum quantity
         if code is None and order_id in self._orders:
             code = ErrorCode.DUPLICATE_ORDER_ID
         # Book rules, in the same order as the reference book.
@@ -248,6 +241,7 @@ class FastBook:
 
         symbol = self._symbol
         seq = self._seq + 1
+        hold_left = (cmd.hold or 0) * HOLD_SCALE
         events: list[Event] = [
             OrderAccepted(seq, symbol, order_id, account_id, side, order_type, price, quantity, tif)
         ]
@@ -257,7 +251,7 @@ class FastBook:
             seq += 1
             if price is not None and tif is _GTC:
                 total = self._rest(
-                    _Order(order_id, account_id, is_buy, price, quantity, stp, post_only), None
+                    _Order(order_id, account_id, is_buy, price, quantity, stp, post_only, hold_left), None
                 )
                 events.append(BookDelta(seq, symbol, side, price, total))
             else:
@@ -265,15 +259,17 @@ class FastBook:
             self._seq = seq
             return events
         touched: list[int] = []
-        seq, remaining, stopped = self._match(
-            events, seq, touched, order_id, account_id, is_buy, price, quantity, stp, budget
+        seq, remaining, stopped, hold_left = self._match(
+            events, seq, touched, order_id, account_id, is_buy, price, quantity, stp, budget, hold_left
         )
         if remaining:
             if stopped:
                 seq += 1
                 events.append(OrderCanceled(seq, symbol, order_id, account_id, remaining, _SELF_TRADE))
             elif price is not None and tif is _GTC:
-                self._rest(_Order(order_id, account_id, is_buy, price, remaining, stp, post_only), touched)
+                self._rest(
+                    _Order(order_id, account_id, is_buy, price, remaining, stp, post_only, hold_left), touched
+                )
             else:
                 seq += 1
                 events.append(OrderCanceled(seq, symbol, order_id, account_id, remaining, _UNFILLED))
@@ -313,8 +309,9 @@ class FastBook:
         remaining: int,
         stp: StpMode,
         budget: int | None,
-    ) -> tuple[int, int, bool]:
-        """Trade against the opposite side; returns (last seq, remaining, stopped by STP)."""
+        hold_left: int,
+    ) -> tuple[int, int, bool, int]:
+        """Trade against the opposite side; returns (last seq, remaining, stopped by STP, hold left)."""
         symbol = self._symbol
         orders = self._orders
         lot = self._lot
@@ -322,10 +319,14 @@ class FastBook:
             levels = self._asks
             keys = self._ask_keys
             maker_side = _SELL
+            taker_per_price, taker_flat = self._buy_taker, 0
+            maker_per_price, maker_flat = 0, self._sell
         else:
             levels = self._bids
             keys = self._bid_prices
             maker_side = _BUY
+            taker_per_price, taker_flat = 0, self._sell
+            maker_per_price, maker_flat = self._buy_maker, 0
         stopped = False
         while remaining and keys:
             key = keys[-1]
@@ -380,6 +381,8 @@ class FastBook:
                 maker_remaining -= quantity
                 remaining -= quantity
                 maker.remaining = maker_remaining
+                maker.hold_left -= quantity * (price * maker_per_price + maker_flat)
+                hold_left -= quantity * (price * taker_per_price + taker_flat)
                 level.total -= quantity
                 seq += 1
                 events.append(
@@ -416,7 +419,7 @@ class FastBook:
                 level.head = head
             if halt:
                 break
-        return seq, remaining, stopped
+        return seq, remaining, stopped, hold_left
 
     def _rest(self, order: _Order, touched: list[int] | None) -> int:
         """Append ``order`` to its level (created if needed); returns the level's new total."""
@@ -497,22 +500,13 @@ class FastBook:
             BookDelta(seq, symbol, _BUY if order.is_buy else _SELL, order.price, total),
         ]
 
-    def _amend(self, cmd: Amend) -> list[Event]:  # noqa: PLR0912
+    def _amend(self, cmd: Amend) -> list[Event]:
         order_id = cmd.order_id
         account_id = cmd.account_id
         new_price = cmd.price
         new_quantity = cmd.quantity
-        code: ErrorCode | None = None
-        if self._status is not _TRADING:
-            code = ErrorCode.INSTRUMENT_HALTED
-        elif new_price is None and new_quantity is None:
-            code = ErrorCode.INVALID_AMEND
-        elif new_price is not None and (new_price <= 0 or new_price % self._tick):
-            code = ErrorCode.INVALID_PRICE
-        elif new_quantity is not None and (new_quantity <= 0 or new_quantity % self._lot):
-            code = ErrorCode.INVALID_QUANTITY
-        elif new_quantity is not None and new_quantity > self._max_qty:
-            code = ErrorCode.QUANTITY_ABOVE_MAX
+        violation = check_amend(self._grid, self._status, new_price, new_quantity)
+        code = None if violation is None else violation.code
         order = self._orders.get(order_id)
         if code is None and (order is None or order.account_id != account_id):
             code = ErrorCode.UNKNOWN_ORDER
@@ -528,6 +522,10 @@ class FastBook:
         crosses = bool(best) and (price >= best if is_buy else price <= best)
         if order.post_only and crosses:
             return self._reject(order_id, account_id, "amend", ErrorCode.POST_ONLY_WOULD_CROSS)
+        hold_left = order.hold_left
+        beyond = check_amend_hold(self._grid, _BUY if is_buy else _SELL, price, quantity, hold_left)
+        if beyond is not None:
+            return self._reject(order_id, account_id, "amend", beyond.code)
         symbol = self._symbol
         touched = [order.price if is_buy else -order.price]
         seq = self._seq + 1
@@ -542,8 +540,18 @@ class FastBook:
         events = [OrderAmended(seq, symbol, order_id, account_id, price, quantity, False)]
         stopped = False
         if crosses:
-            seq, quantity, stopped = self._match(
-                events, seq, touched, order_id, account_id, is_buy, price, quantity, order.stp, None
+            seq, quantity, stopped, hold_left = self._match(
+                events,
+                seq,
+                touched,
+                order_id,
+                account_id,
+                is_buy,
+                price,
+                quantity,
+                order.stp,
+                None,
+                hold_left,
             )
         if quantity:
             if stopped:
@@ -551,7 +559,10 @@ class FastBook:
                 events.append(OrderCanceled(seq, symbol, order_id, account_id, quantity, _SELF_TRADE))
             else:
                 self._rest(
-                    _Order(order_id, account_id, is_buy, price, quantity, order.stp, order.post_only), touched
+                    _Order(
+                        order_id, account_id, is_buy, price, quantity, order.stp, order.post_only, hold_left
+                    ),
+                    touched,
                 )
         self._seq = self._deltas(events, seq, touched)
         return events

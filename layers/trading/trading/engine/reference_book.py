@@ -16,8 +16,6 @@ from trading.domain.errors import ErrorCode
 from trading.domain.instruments import Instrument
 from trading.engine.book import (
     L2Snapshot,
-    check_amend,
-    check_new_order,
     effective_quantity,
     snapshot_document,
     snapshot_orders,
@@ -35,6 +33,15 @@ from trading.engine.events import (
     OrderRejected,
     Trade,
 )
+from trading.engine.rules import (
+    HOLD_SCALE,
+    Grid,
+    check_amend,
+    check_amend_hold,
+    check_new_hold,
+    check_new_order,
+    fill_cost,
+)
 
 
 @dataclass(eq=False)  # identity equality: list.remove must remove this very order
@@ -47,6 +54,7 @@ class _Order:
     stp: StpMode
     post_only: bool
     arrival: int
+    hold_left: int  # hold units (trading.engine.rules) this order may still spend
 
     def sort_key(self) -> tuple[int, int]:
         return (-self.price if self.side is Side.BUY else self.price, self.arrival)
@@ -61,11 +69,13 @@ class _Taker:
     remaining: int
     stp: StpMode
     budget: int | None
+    hold_left: int
 
 
 class ReferenceBook:
     def __init__(self, instrument: Instrument) -> None:
         self._instrument = instrument
+        self._grid = Grid(instrument)
         self._status = instrument.status
         self._seq = 0
         self._arrivals = 0
@@ -135,6 +145,7 @@ class ReferenceBook:
                         StpMode(item["stp"]),
                         bool(item["post_only"]),
                         self._arrivals,
+                        int(item["hold_left"]),
                     )
                 )
 
@@ -157,7 +168,21 @@ class ReferenceBook:
         return self._events
 
     def _new_order(self, cmd: NewOrder) -> None:
-        code = check_new_order(self._instrument, self._status, cmd)
+        inst = self._grid
+        violation = check_new_order(
+            inst,
+            self._status,
+            cmd.side,
+            cmd.order_type,
+            cmd.price,
+            cmd.quantity,
+            cmd.quote_budget,
+            cmd.time_in_force,
+            cmd.post_only,
+        ) or check_new_hold(
+            inst, cmd.side, cmd.price, cmd.quantity, cmd.quote_budget, cmd.hold_asset, cmd.hold
+        )
+        code = None if violation is None else violation.code
         if code is None and self._find(cmd.order_id) is not None:
             code = ErrorCode.DUPLICATE_ORDER_ID
         if code is None:
@@ -176,7 +201,10 @@ class ReferenceBook:
             quantity,
             cmd.time_in_force,
         )
-        taker = _Taker(cmd.order_id, cmd.account_id, cmd.side, cmd.price, quantity, cmd.stp, cmd.quote_budget)
+        hold_left = (cmd.hold or 0) * HOLD_SCALE
+        taker = _Taker(
+            cmd.order_id, cmd.account_id, cmd.side, cmd.price, quantity, cmd.stp, cmd.quote_budget, hold_left
+        )
         stopped_by_stp = self._match(taker)
         rests = cmd.order_type is OrderType.LIMIT and cmd.time_in_force is TimeInForce.GTC
         self._finish_taker(taker, stopped_by_stp, rests, cmd.post_only)
@@ -247,6 +275,9 @@ class ReferenceBook:
                 taker.budget -= quantity * maker.price
             maker.remaining -= quantity
             taker.remaining -= quantity
+            inst = self._grid
+            maker.hold_left -= fill_cost(inst, maker.side, maker.price, quantity, inst.maker_fee_bps)
+            taker.hold_left -= fill_cost(inst, taker.side, maker.price, quantity, inst.taker_fee_bps)
             self._touch(maker.side, maker.price)
             self._emit(
                 Trade,
@@ -286,6 +317,7 @@ class ReferenceBook:
                 taker.stp,
                 post_only,
                 self._arrivals,
+                taker.hold_left,
             )
             self._insert(order)
             self._touch(order.side, order.price)
@@ -304,7 +336,8 @@ class ReferenceBook:
         self._emit(OrderCanceled, order.order_id, order.account_id, order.remaining, CancelReason.USER)
 
     def _amend(self, cmd: Amend) -> None:
-        code = check_amend(self._instrument, self._status, cmd)
+        violation = check_amend(self._grid, self._status, cmd.price, cmd.quantity)
+        code = None if violation is None else violation.code
         order = self._find(cmd.order_id)
         if code is None and (order is None or order.account_id != cmd.account_id):
             code = ErrorCode.UNKNOWN_ORDER
@@ -313,10 +346,13 @@ class ReferenceBook:
             opposite = self._asks if order.side is Side.BUY else self._bids
             if opposite and self._crosses(order.side, new_price, opposite[0].price):
                 code = ErrorCode.POST_ONLY_WOULD_CROSS
+        new_quantity = cmd.quantity if cmd.quantity is not None else (order.remaining if order else 0)
+        if code is None and order is not None:
+            beyond = check_amend_hold(self._grid, order.side, new_price, new_quantity, order.hold_left)
+            code = None if beyond is None else beyond.code
         if code is not None or order is None:
             self._emit(OrderRejected, cmd.order_id, cmd.account_id, "amend", code or ErrorCode.UNKNOWN_ORDER)
             return
-        new_quantity = cmd.quantity if cmd.quantity is not None else order.remaining
         self._touch(order.side, order.price)
         if new_price == order.price and new_quantity <= order.remaining:
             order.remaining = new_quantity
@@ -324,7 +360,16 @@ class ReferenceBook:
             return
         self._remove(order)
         self._emit(OrderAmended, order.order_id, order.account_id, new_price, new_quantity, False)
-        taker = _Taker(order.order_id, order.account_id, order.side, new_price, new_quantity, order.stp, None)
+        taker = _Taker(
+            order.order_id,
+            order.account_id,
+            order.side,
+            new_price,
+            new_quantity,
+            order.stp,
+            None,
+            order.hold_left,
+        )
         stopped_by_stp = self._match(taker)
         self._finish_taker(taker, stopped_by_stp, True, order.post_only)
 

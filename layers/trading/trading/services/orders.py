@@ -25,6 +25,17 @@ from trading.adapters.holds import HoldOutcome, HoldRequest
 from trading.domain.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.errors import DomainError, ErrorCode
 from trading.domain.instruments import Instrument
+from trading.domain.numbers import format_units
+from trading.engine.rules import (
+    Grid,
+    Violation,
+    check_amend,
+    check_amend_hold,
+    check_new_order,
+    hold_asset,
+    required_hold,
+    worst_cost,
+)
 from trading.services.records import OrderRecord, utc_now_iso
 
 _ORDER_ID_NAMESPACE = uuid.UUID("6f1c2d4e-8a43-4c1e-9d8e-3b1f0a7c5e21")
@@ -85,59 +96,44 @@ def order_id_for(account_id: str, client_order_id: str | None) -> str:
 
 
 def validate(ticket: OrderTicket, instrument: Instrument) -> ValidOrder:
-    """Apply the instrument's book-independent rules and compute the worst-case hold."""
-    if instrument.status != "TRADING":
-        raise DomainError(ErrorCode.INSTRUMENT_HALTED, f"{instrument.symbol} is halted")
-    if ticket.order_type is OrderType.LIMIT:
-        return _validate_limit(ticket, instrument)
-    return _validate_market(ticket, instrument)
+    """Apply the instrument's book-independent rules and compute the worst-case hold.
+
+    The rules are the matcher's own (:mod:`trading.engine.rules`), so intake accepts exactly what
+    the book accepts; intake only converts the client's decimal strings onto the grid first.
+    """
+    grid = Grid(instrument)
+    price = instrument.parse_price(ticket.price) if ticket.price is not None else None
+    quantity = instrument.parse_quantity(ticket.quantity) if ticket.quantity is not None else None
+    budget = instrument.parse_quote_amount(ticket.quote_amount) if ticket.quote_amount is not None else None
+    violation = check_new_order(
+        grid,
+        instrument.status,
+        ticket.side,
+        ticket.order_type,
+        price,
+        quantity,
+        budget,
+        ticket.time_in_force,
+        ticket.post_only,
+    )
+    if violation is not None:
+        raise DomainError(violation.code, _explain(violation, instrument))
+    hold = required_hold(grid, ticket.side, price, quantity, budget)
+    return ValidOrder(price, quantity, budget, hold_asset(grid, ticket.side), hold)
 
 
-def _validate_limit(ticket: OrderTicket, instrument: Instrument) -> ValidOrder:
-    if ticket.price is None:
-        raise DomainError(ErrorCode.PRICE_REQUIRED, "a limit order needs a price")
-    if ticket.quote_amount is not None:
-        raise DomainError(ErrorCode.INVALID_ORDER_TYPE, "quote_amount is only for market buys")
-    if ticket.quantity is None:
-        raise DomainError(ErrorCode.INVALID_QUANTITY, "a limit order needs a quantity")
-    price = instrument.parse_price(ticket.price)
-    quantity = instrument.parse_quantity(ticket.quantity)
-    instrument.check_quantity(quantity)
-    instrument.check_notional(price, quantity)
-    if ticket.side is Side.BUY:
-        # Worst case: the whole quantity at the limit price, all of it as taker.
-        notional = instrument.notional_atoms(price, quantity)
-        hold = notional + instrument.fee_atoms(notional, instrument.taker_fee_bps)
-        return ValidOrder(price, quantity, None, instrument.quote_asset, hold)
-    return ValidOrder(price, quantity, None, instrument.base_asset, instrument.base_atoms(quantity))
-
-
-def _validate_market(ticket: OrderTicket, instrument: Instrument) -> ValidOrder:
-    if ticket.price is not None:
-        raise DomainError(ErrorCode.PRICE_NOT_ALLOWED, "a market order has no price")
-    if ticket.post_only:
-        raise DomainError(ErrorCode.INVALID_ORDER_TYPE, "a market order cannot be post-only")
-    quantity = None
-    if ticket.quantity is not None:
-        quantity = instrument.parse_quantity(ticket.quantity)
-        instrument.check_quantity(quantity)
-    if ticket.side is Side.SELL:
-        if ticket.quote_amount is not None:
-            raise DomainError(ErrorCode.INVALID_ORDER_TYPE, "quote_amount is only for market buys")
-        if quantity is None:
-            raise DomainError(ErrorCode.INVALID_QUANTITY, "a market sell needs a quantity")
-        return ValidOrder(None, quantity, None, instrument.base_asset, instrument.base_atoms(quantity))
-    # A market buy is bounded by its quote budget: without one its worst case is unbounded.
-    if ticket.quote_amount is None:
-        raise DomainError(ErrorCode.INVALID_AMOUNT, "a market buy needs a quote_amount (its budget)")
-    if ticket.time_in_force is TimeInForce.FOK:
-        raise DomainError(ErrorCode.INVALID_ORDER_TYPE, "a market buy with a budget cannot be FOK")
-    budget = instrument.parse_quote_amount(ticket.quote_amount)
-    budget_atoms = budget * instrument.notional_to_quote_atoms
-    if budget_atoms < instrument.min_notional:
-        raise DomainError(ErrorCode.NOTIONAL_BELOW_MIN, "quote_amount is below the minimum order value")
-    hold = budget_atoms + instrument.fee_atoms(budget_atoms, instrument.taker_fee_bps)
-    return ValidOrder(None, quantity, budget, instrument.quote_asset, hold)
+def _explain(violation: Violation, instrument: Instrument) -> str:
+    """The rule's reason, with the instrument's limit where one applies."""
+    if violation.code is ErrorCode.INSTRUMENT_HALTED:
+        return f"{instrument.symbol} is halted"
+    if violation.code is ErrorCode.QUANTITY_BELOW_MIN:
+        return f"quantity must be at least {instrument.format_quantity(instrument.min_quantity)}"
+    if violation.code is ErrorCode.QUANTITY_ABOVE_MAX:
+        return f"quantity must be at most {instrument.format_quantity(instrument.max_quantity)}"
+    if violation.code is ErrorCode.NOTIONAL_BELOW_MIN:
+        minimum = format_units(instrument.min_notional, instrument.quote_decimals)
+        return f"order value must be at least {minimum} {instrument.quote_asset}"
+    return violation.message
 
 
 def new_command(order: OrderRecord) -> dict[str, Any]:
@@ -156,6 +152,8 @@ def new_command(order: OrderRecord) -> dict[str, Any]:
         "post_only": order.post_only,
         "stp": str(order.stp),
         "client_order_id": order.client_order_id,
+        "hold": order.hold_amount,
+        "hold_asset": order.hold_asset,
     }
 
 
@@ -287,18 +285,19 @@ class OrderService:
         instrument = self.instruments.get(order.symbol)
         new_price = instrument.parse_price(price) if price is not None else None
         new_quantity = instrument.parse_quantity(quantity) if quantity is not None else None
-        if new_quantity is not None:
-            instrument.check_quantity(new_quantity)
-        # The hold was sized for the original price and quantity; an amend may not need more.
-        if order.side is Side.BUY and order.price is not None and order.quantity is not None:
-            if (new_price or order.price) * (new_quantity or order.quantity) > order.price * order.quantity:
-                raise DomainError(
-                    ErrorCode.INVALID_AMEND, "an amend may not raise a buy's value above its hold"
-                )
-        elif order.quantity is not None and (new_quantity or 0) > order.quantity:
-            raise DomainError(
-                ErrorCode.INVALID_AMEND, "an amend may not raise a sell's quantity above its hold"
+        grid = Grid(instrument)
+        violation = check_amend(grid, instrument.status, new_price, new_quantity)
+        if violation is None and order.price is not None and order.quantity is not None:
+            # Fast feedback only, on a view that may lag the matcher: the new open quantity at the
+            # new price may not cost more than the open quantity at the current price. The matcher
+            # enforces the real bound (what is left of the hold after the fills it has made).
+            open_quantity = order.quantity - order.filled_quantity
+            budget = worst_cost(grid, order.side, order.price, open_quantity)
+            violation = check_amend_hold(
+                grid, order.side, new_price or order.price, new_quantity or open_quantity, budget
             )
+        if violation is not None:
+            raise DomainError(violation.code, _explain(violation, instrument))
         command = {
             "type": "amend",
             "order_id": order_id,
