@@ -29,7 +29,8 @@ from psycopg2.extras import execute_values
 from pydantic import ValidationError
 
 from trading.domain.enums import Side
-from trading.domain.instruments import Instrument, demo_instruments
+from trading.domain.instruments import BPS_DENOMINATOR, Instrument, demo_instruments
+from trading.domain.numbers import ceil_div
 from trading.ledger.errors import PermanentSettlementError, TransientSettlementError
 from trading.ledger.holds import release_settled_terminal_orders
 from trading.ledger.models import TradeExecuted
@@ -68,23 +69,26 @@ def parse_trades(details: Iterable[Mapping[str, Any] | TradeExecuted]) -> list[T
 def fees_for(
     trade: TradeExecuted,
     instrument: Instrument,
-    maker_settled_notional: int = 0,
-    taker_settled_notional: int = 0,
+    maker_fee_weight: int = 0,
+    taker_fee_weight: int = 0,
 ) -> _Fees:
-    """The trade's fees, charged on each order's cumulative notional and rounded up once.
+    """The trade's fees, charged on each order's cumulative fee-weighted notional, rounded up once.
 
-    ``*_settled_notional`` is what the maker/taker order already settled in the same liquidity
-    role (quote atoms). The fill pays ``ceil(bps * after) - ceil(bps * before)``, so an order's
-    total fee is ``ceil(bps * total notional)`` however its fills are split or ordered, which is
-    never more than the fee the order's hold reserved for its whole notional.
+    ``*_fee_weight`` is what the maker/taker order already settled, in either role, as
+    ``sum(notional atoms * fee bps of the role)``. The fill pays
+    ``ceil(after / 10_000) - ceil(before / 10_000)``, so an order's total fee is one rounding of
+    ``sum(notional * bps) / 10_000`` however its fills are split, ordered or divided between maker
+    and taker. That is exactly what the matcher takes from the order's hold per fill
+    (``trading.engine.rules.fill_cost``), so a buy never pays more than its hold: a fee rounded
+    per role could exceed it by an atom.
     """
     notional = instrument.notional_atoms(trade.price, trade.quantity)
 
     def increment(before: int, bps: int) -> int:
-        return instrument.fee_atoms(before + notional, bps) - instrument.fee_atoms(before, bps)
+        return ceil_div(before + notional * bps, BPS_DENOMINATOR) - ceil_div(before, BPS_DENOMINATOR)
 
-    maker = increment(maker_settled_notional, instrument.maker_fee_bps)
-    taker = increment(taker_settled_notional, instrument.taker_fee_bps)
+    maker = increment(maker_fee_weight, instrument.maker_fee_bps)
+    taker = increment(taker_fee_weight, instrument.taker_fee_bps)
     if trade.taker_side is Side.BUY:
         return _Fees(buyer=taker, seller=maker)
     return _Fees(buyer=maker, seller=taker)
@@ -147,28 +151,31 @@ def _already_settled(cur: cursor, batch: Sequence[TradeExecuted]) -> set[str]:
 def _cumulative_fees(
     cur: cursor, fresh: Sequence[TradeExecuted], by_symbol: Mapping[str, Instrument]
 ) -> dict[str, _Fees]:
-    """Fees of the new trades in sequence order, continuing each order's settled notional."""
-    settled: dict[tuple[str, str], int] = {}  # (role, order_id) -> settled notional in quote atoms
+    """Fees of the new trades in sequence order, continuing each order's settled fee weight."""
+    weight: dict[str, int] = {}  # order_id -> settled sum(notional atoms * bps of its role)
+    order_ids = sorted({oid for t in fresh for oid in (t.maker_order_id, t.taker_order_id)})
     cur.execute(
         """SELECT 'maker', maker_order_id, symbol, sum(price::numeric * quantity) FROM trades
            WHERE maker_order_id = ANY(%s) GROUP BY 2, 3
            UNION ALL
            SELECT 'taker', taker_order_id, symbol, sum(price::numeric * quantity) FROM trades
            WHERE taker_order_id = ANY(%s) GROUP BY 2, 3""",
-        (sorted({t.maker_order_id for t in fresh}), sorted({t.taker_order_id for t in fresh})),
+        (order_ids, order_ids),
     )
     for role, order_id, symbol, notional in cur.fetchall():
         inst = by_symbol.get(symbol)
-        factor = inst.notional_to_quote_atoms if inst is not None else 1
-        settled[(role, order_id)] = settled.get((role, order_id), 0) + int(notional) * factor
+        if inst is None:
+            continue
+        bps = inst.maker_fee_bps if role == "maker" else inst.taker_fee_bps
+        weight[order_id] = weight.get(order_id, 0) + int(notional) * inst.notional_to_quote_atoms * bps
     fees: dict[str, _Fees] = {}
     for t in fresh:
         inst = by_symbol[t.symbol]
-        maker_key, taker_key = ("maker", t.maker_order_id), ("taker", t.taker_order_id)
-        fees[t.trade_id] = fees_for(t, inst, settled.get(maker_key, 0), settled.get(taker_key, 0))
+        maker, taker = t.maker_order_id, t.taker_order_id
+        fees[t.trade_id] = fees_for(t, inst, weight.get(maker, 0), weight.get(taker, 0))
         notional = inst.notional_atoms(t.price, t.quantity)
-        settled[maker_key] = settled.get(maker_key, 0) + notional
-        settled[taker_key] = settled.get(taker_key, 0) + notional
+        weight[maker] = weight.get(maker, 0) + notional * inst.maker_fee_bps
+        weight[taker] = weight.get(taker, 0) + notional * inst.taker_fee_bps
     return fees
 
 
