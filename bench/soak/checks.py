@@ -89,13 +89,45 @@ def held_equals_active_holds(s: Snapshot) -> Check:
 def no_active_hold_on_finished_order(s: Snapshot, world: World) -> Check:
     bad = []
     for order_id, account, asset, remaining, status in s.holds:
-        if status != "ACTIVE" or account not in world.accounts:
+        if status != "ACTIVE":
             continue
         order = s.orders.get(order_id)
         if order is None or order.get("status") in TERMINAL:
             state = "no Orders item" if order is None else order.get("status")
             bad.append(f"{order_id} ({account}, {remaining} {asset}): order {state}")
     return _failures("no_active_hold_on_finished_order", bad)
+
+
+def resting_orders_covered_by_holds(s: Snapshot, world: World) -> Check:
+    """Every resting order can still pay for what it may execute: its ACTIVE hold's remaining
+    covers the remaining quantity (sell: base atoms; buy: at its limit price plus the taker fee).
+    Fees are rounded up per fill, so a buy may be short by at most one atom per fill so far."""
+    holds = {
+        order_id: (asset, remaining)
+        for order_id, _, asset, remaining, status in s.holds
+        if status == "ACTIVE"
+    }
+    fills: Counter[str] = Counter()
+    for trade in s.trades.values():
+        fills[trade["maker_order_id"]] += 1
+        fills[trade["taker_order_id"]] += 1
+    bad = []
+    for order_id, item in s.orders.items():
+        if item.get("status") not in RESTING:
+            continue
+        instrument = world.instruments[str(item["symbol"])]
+        left = int(item.get("remaining_quantity", 0))
+        if item["side"] == "SELL":
+            asset, need, slack = instrument.base_asset, instrument.base_atoms(left), 0
+        else:
+            notional = instrument.notional_atoms(int(item["price"]), left)
+            asset, slack = instrument.quote_asset, fills[order_id]
+            need = notional + instrument.fee_atoms(notional, instrument.taker_fee_bps)
+        held_asset, held = holds.get(order_id, (asset, 0))
+        if held_asset != asset or held + slack < need:
+            order = f"{order_id} ({item['side']} {left} left @ {item.get('price')})"
+            bad.append(f"{order}: needs {need} {asset}, hold {held}")
+    return _failures("resting_orders_covered_by_holds", bad)
 
 
 def no_pending_order(s: Snapshot) -> Check:
@@ -253,6 +285,7 @@ def all_checks(s: Snapshot, world: World, recorder: Recorder) -> list[Check]:
         no_negative_balance(s),
         held_equals_active_holds(s),
         no_active_hold_on_finished_order(s, world),
+        resting_orders_covered_by_holds(s, world),
         no_pending_order(s),
         filled_equals_settled_fills(s),
         trades_settled_exactly_once(s),
@@ -277,6 +310,7 @@ RECONCILED = frozenset(
         "no_negative_balance",
         "held_equals_active_holds",
         "no_active_hold_on_finished_order",
+        "resting_orders_covered_by_holds",
         "no_pending_order",
         "filled_equals_settled_fills",
         "trades_settled_exactly_once",

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from trading.domain.instruments import demo_instruments
 
 from bench.soak import checks
 from bench.soak.snapshot import Snapshot
@@ -51,16 +52,18 @@ def consistent() -> tuple[Snapshot, Any, Recorder]:
     """A buyer's order partly filled by a seller's (which is done); fees in the fee account."""
     trade = _trade(3)
     s = Snapshot()
-    s.transfers = {"USD": 1_000, "BTC": 500}
+    # 10 lots at 30,000.00: 30,000,000 USD atoms, taker fee 60,000, maker fee 30,000; the buyer
+    # still holds the worst case of its 5 open lots (15,000,000 + 30,000 taker fee).
+    s.transfers = {"USD": 100_000_000, "BTC": 500_000}
     s.soak_transfers = dict(s.transfers)
     s.balances = [
-        (BUYER, "USD", 600, 300),
-        (BUYER, "BTC", 10, 0),
-        (SELLER, "USD", 95, 0),
-        (SELLER, "BTC", 490, 0),
-        ("fees", "USD", 5, 0),
+        (BUYER, "USD", 54_910_000, 15_030_000),
+        (BUYER, "BTC", 100_000, 0),
+        (SELLER, "USD", 29_970_000, 0),
+        (SELLER, "BTC", 400_000, 0),
+        ("fees", "USD", 90_000, 0),
     ]
-    s.holds = [("buy-1", BUYER, "USD", 300, "ACTIVE"), ("sell-1", SELLER, "BTC", 0, "CLOSED")]
+    s.holds = [("buy-1", BUYER, "USD", 15_030_000, "ACTIVE"), ("sell-1", SELLER, "BTC", 0, "CLOSED")]
     s.trades = {trade["trade_id"]: trade}
     s.orders = {
         "buy-1": {
@@ -82,7 +85,11 @@ def consistent() -> tuple[Snapshot, Any, Recorder]:
     ]
     s.trades[trade["trade_id"]]["seq"] = 3
     s.events[2]["detail"]["trade_id"] = trade["trade_id"]
-    world = SimpleNamespace(accounts={BUYER, SELLER}, deposits={"USD": 1_000, "BTC": 500})
+    world = SimpleNamespace(
+        accounts={BUYER, SELLER},
+        deposits={"USD": 100_000_000, "BTC": 500_000},
+        instruments={i.symbol: i for i in demo_instruments()},
+    )
     return s, world, Recorder(budget=10)
 
 
@@ -99,11 +106,11 @@ def test_a_consistent_snapshot_passes_every_check() -> None:
 
 
 def _fee_atom_lost(s: Snapshot) -> None:
-    s.balances[-1] = ("fees", "USD", 4, 0)
+    s.balances[-1] = ("fees", "USD", 89_999, 0)
 
 
 def _held_without_hold(s: Snapshot) -> None:
-    s.balances[0] = (BUYER, "USD", 590, 310)
+    s.balances[0] = (BUYER, "USD", 54_900_000, 15_040_000)
 
 
 def _hold_on_filled_order(s: Snapshot) -> None:
@@ -156,6 +163,12 @@ def _engine_rejected_a_valid_order(s: Snapshot) -> None:
     }
 
 
+def _amended_beyond_its_hold(s: Snapshot) -> None:
+    # the buyer's open quantity raised from 5 to 10 while the hold still covers 5 (issue 12, item 1)
+    s.orders["buy-1"]["remaining_quantity"] = 10
+    s.levels["BTC-USD"][("BUY", 3_000_000)] = 10
+
+
 def _negative(s: Snapshot) -> None:
     s.balances.append((SELLER, "ETH", -1, 0))
     s.balances.append((BUYER, "ETH", 1, 0))
@@ -178,6 +191,7 @@ def _negative(s: Snapshot) -> None:
         (_self_trade, "no_self_trade"),
         (_engine_rejected_a_valid_order, "intake_engine_rules_agree"),
         (_negative, "no_negative_balance"),
+        (_amended_beyond_its_hold, "resting_orders_covered_by_holds"),
     ],
 )
 def test_each_check_flags_its_fault(fault: Any, check: str) -> None:
