@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matcher_service.model import Inbound
-from matcher_service.symbol_state import SymbolState
+from matcher_service.symbol_state import SymbolState, snapshot_from_views
 from trading.domain.enums import OrderType, Side, StpMode, TimeInForce
 from trading.domain.instruments import demo_instruments
 from trading.engine.commands import Amend, Cancel, Command, NewOrder
@@ -115,3 +115,6 @@ def test_every_batch_commits_the_number_of_orders_left_resting(plan):
         resting = book_resting_ids(state)
         assert outcome.resting == len(resting)
         assert set(state.views) == resting  # and the views the matcher keeps are exactly those
+        # and a book rebuilt from those views (recovery) is the book itself, hold_left included
+        rebuilt = snapshot_from_views(BTC, state.book.status, state.seq, list(state.views.values()))
+        assert rebuilt == state.book.snapshot()
