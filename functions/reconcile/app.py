@@ -42,6 +42,9 @@ def handler(
         report = reconcile_snapshot(conn, records(), policy)
     metrics.add_metric(name="ReconciliationMismatches", unit=MetricUnit.Count, value=len(report.mismatches))
     metrics.add_metric(name="ReconciliationOk", unit=MetricUnit.Count, value=1 if report.ok else 0)
+    metrics.add_metric(
+        name="ReconciliationOrdersExamined", unit=MetricUnit.Count, value=report.examined.get("orders", 0)
+    )
     for check, count in report.counts().items():
         with single_metric(
             name="ReconciliationCheckMismatches",

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import psycopg2
 import pytest
+from staged_faults import unexpected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -174,9 +175,12 @@ def test_scheduled_ledger_functions_run_with_the_template_wiring(settlement_runt
     # Then it looked the order up in the Orders table, found none, and released the hold
     assert buy in swept["orphaned"]
     assert scalar(runtime, "SELECT status FROM holds WHERE order_id = %s", (buy,)) == "CLOSED"
-    # When reconciliation runs on its schedule / Then the books of the whole runtime reconcile
+    # When reconciliation runs on its schedule / Then the books of the whole runtime reconcile,
+    # except for what this module staged around the matcher, which the checks against the
+    # matcher's records name: fills settled for funded_pair's orders that never reached Orders,
+    # and the one settlement this module parked in the DLQ
     [report] = runtime.trigger_schedule("ReconcileFunction")
-    assert report["ok"] is True, report["mismatches"][:5]
+    assert unexpected(report) == [], unexpected(report)[:5]
     # Given a trade settled by invoking the settle function directly
     pair = funded_pair(runtime)
     entry = trade_event(runtime, uuid.uuid4().int % 10**12, pair)

@@ -84,6 +84,7 @@ def test_a_clean_run_reports_ok_and_a_zero_for_every_check(
     assert sorted(orders.asked) == sorted(f"ord-{s}-{n}" for s in ("buy", "sell") for n in (1, 2, 3))
     assert emf_metrics(out)["ReconciliationOk"] == 1
     assert emf_metrics(out)["ReconciliationMismatches"] == 0
+    assert emf_metrics(out)["ReconciliationOrdersExamined"] == 6
     assert per_check(out) == dict.fromkeys([*LEDGER_CHECKS, *CROSS_CHECKS], 0)
     assert bus.entries == []
 

@@ -246,6 +246,17 @@ def test_more_candidate_orders_than_one_run_examines_is_not_ok(exchange: CleanEx
     assert report.examined["orders"] == 2
 
 
+def test_more_outbox_items_than_one_run_reads_is_not_ok(exchange: CleanExchange) -> None:
+    # Given two old outbox items of BTC-USD whose trades are settled (published, delete failed)
+    for seq in (1, 2):
+        exchange.records.put_outbox(seq, [("OrderAccepted", {"order_id": f"o{seq}"})], exchange.an_hour_ago)
+    # When reconciled with room for one item per symbol
+    report = run(exchange, CrossCheckPolicy(max_outbox_items=1))
+    # Then the run says it could not read the symbol's whole outbox; the item it read is harmless
+    assert flagged(report) == {("coverage", "outbox:BTC-USD")}
+    assert report.examined["outbox_items"] == 1
+
+
 def test_the_command_line_exits_nonzero_and_prints_the_cross_check_mismatch(
     exchange: CleanExchange, moto_endpoint: str
 ) -> None:

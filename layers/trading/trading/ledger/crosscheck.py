@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from psycopg2.extensions import connection
 from pydantic import BaseModel, ConfigDict, Field
 
+from trading.domain.enums import OrderStatus
 from trading.ledger.orders import OrderSnapshot, to_snapshot
 from trading.ledger.report import Mismatch
 
@@ -292,7 +293,11 @@ def _order_checks(
             )
         )
     created = order.created_at or facts.held_since
-    if order.status.value == "PENDING" and created and created < now - policy.pending_timeout - policy.grace:
+    if (
+        order.status is OrderStatus.PENDING
+        and created
+        and created < now - policy.pending_timeout - policy.grace
+    ):
         age = int((now - created).total_seconds())
         limit = int((policy.pending_timeout + policy.grace).total_seconds())
         found.append(Mismatch("pending_order", order.order_id, limit, age, "seconds PENDING (limit, age)"))
