@@ -1,7 +1,8 @@
 """The reconcile function as the local runtime deploys it (the template's environment: ``Orders``,
 ``OrderBooks``, ``Instruments``, the settlement DLQ URL, the reader pool): after trades go through
 the API, the matcher and the settlement workflow, it compares the ledger with the matcher's records
-and reports ``ok``, on its schedule and with an operator's ``grace_seconds: 0``."""
+and reports ``ok``, on its schedule and with an operator's ``grace_seconds: 0``; a fill the
+matcher's ``Orders`` item has and the ledger does not is named."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 from orders_support import Trader, balances, new_trader, wait_for
 from staged_faults import unexpected
@@ -55,6 +57,20 @@ def test_reconcile_reports_ok_after_trades_settle(local_runtime: Any) -> None:
                 report["checked"]
             )
             assert report["examined"]["orders"] >= 3  # at least this test's three orders
+
+        # And when the matcher's record of one buy says it filled one unit more than was settled
+        # (a committed fill that never reached the ledger), the deployed function names that order
+        orders = boto3.client("dynamodb", endpoint_url=runtime.urls.endpoint, region_name=runtime.region)
+        table, key = runtime.physical_ids["OrdersTable"], {"order_id": {"S": buys[0]}}
+        bump = {"UpdateExpression": "ADD filled_quantity :d", "TableName": table, "Key": key}
+        orders.update_item(**bump, ExpressionAttributeValues={":d": {"N": "1"}})
+        try:
+            faulty = runtime.invoke("ReconcileFunction", {"grace_seconds": 0})
+        finally:
+            orders.update_item(**bump, ExpressionAttributeValues={":d": {"N": "-1"}})
+        assert [m["key"] for m in unexpected(faulty)] == [buys[0]]
+        assert [m["check"] for m in unexpected(faulty)] == ["unsettled_trade"]
+        assert unexpected(reconcile_until_ok(runtime, {"grace_seconds": 0})) == []
     finally:
         for trader in (seller, buyer):
             trader.client.cancel_all(SYMBOL)
