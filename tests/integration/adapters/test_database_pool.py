@@ -150,6 +150,33 @@ def test_a_wait_for_a_busy_pool_ends_in_a_transient_timeout(db_dsn: str) -> None
     connections.close()
 
 
+def test_waiters_are_served_first_come_first_served(db_dsn: str) -> None:
+    # Given a one-connection pool whose connection is held, and three borrowers queued one by one
+    connections = pool(db_dsn, max_size=1)
+    served: list[int] = []
+    held = connections.connection()
+    held.__enter__()
+
+    def borrow(n: int) -> None:
+        with connections.connection():
+            served.append(n)
+
+    threads = []
+    for n in range(3):
+        threads.append(threading.Thread(target=borrow, args=(n,)))
+        threads[-1].start()
+        deadline = time.monotonic() + 10
+        while connections.stats().waits < n + 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+    # When the connection comes back / Then it goes to the waiters in the order they came
+    held.__exit__(None, None, None)
+    for thread in threads:
+        thread.join(10)
+    assert served == [0, 1, 2]
+    assert (connections.stats().opened, connections.stats().timeouts) == (1, 0)
+    connections.close()
+
+
 def test_a_killed_backend_is_replaced_on_the_next_borrow(db_dsn: str, admin: Any) -> None:
     # Given a pool whose one connection is idle between borrows
     connections = pool(db_dsn, max_size=1)

@@ -20,11 +20,11 @@ callers treat as a transient outage (settlement retries, the API answers 503).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import select
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
@@ -115,11 +115,24 @@ def _server_went_away(conn: Connection) -> bool:
     return bool(readable)
 
 
+class _Waiter:
+    """A borrower queued for a connection: it is handed one, or a free slot to open one in."""
+
+    __slots__ = ("conn", "event", "slot")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.conn: Connection | None = None
+        self.slot = False
+
+
 class ConnectionPool:
     """At most ``max_size`` connections to one endpoint, shared by the threads of a process.
 
     ``connection()`` lends one for the length of a ``with`` block (see the module docstring).
     Connections are opened lazily, reused last-in first-out, and checked before each loan.
+    Borrowers that find every connection in use queue first-in first-out: a returned connection
+    goes straight to the longest waiter, so a steady stream of new borrowers cannot starve it.
     """
 
     def __init__(
@@ -136,8 +149,9 @@ class ConnectionPool:
         self.max_size = max_size
         self.timeout_s = timeout_s
         self.name = name
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._idle: list[Connection] = []
+        self._waiters: collections.deque[_Waiter] = collections.deque()
         self._size = 0
         self._in_use = 0
         self._closed = False
@@ -156,7 +170,7 @@ class ConnectionPool:
         self._release(conn, None)
 
     def stats(self) -> PoolStats:
-        with self._cond:
+        with self._lock:
             return PoolStats(
                 name=self.name,
                 max_size=self.max_size,
@@ -172,64 +186,97 @@ class ConnectionPool:
             )
 
     def close(self) -> None:
-        """Close the idle connections; borrowed ones are closed when they come back."""
-        with self._cond:
+        """Close the idle connections and fail the waiters; borrowed ones close when they return."""
+        with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
             self._size -= len(idle)
-            self._cond.notify_all()
+            waiters, self._waiters = list(self._waiters), collections.deque()
+        for waiter in waiters:
+            waiter.event.set()
         for conn in idle:
             _close_quietly(conn)
 
     # -- internals -------------------------------------------------------------------------------
     def _acquire(self) -> Connection:
-        deadline = time.monotonic() + self.timeout_s
         stale: list[Connection] = []
+        waiter: _Waiter | None = None
         try:
-            with self._cond:
+            with self._lock:
                 self._borrows += 1
-                waited = False
-                while True:
-                    if self._closed:
-                        raise PoolClosed(f"database pool {self.name} is closed")
-                    while self._idle:
-                        conn = self._idle.pop()
-                        if conn.closed or _server_went_away(conn):
-                            self._size -= 1
-                            self._discarded += 1
-                            stale.append(conn)
-                            continue
-                        self._in_use += 1
+                if self._closed:
+                    raise PoolClosed(f"database pool {self.name} is closed")
+                if not self._waiters:
+                    conn = self._take_idle(stale)
+                    if conn is not None:
                         return conn
-                    if self._size < self.max_size:
-                        # Reserve the slot, open outside the lock (a connect can take seconds).
-                        self._size += 1
-                        self._in_use += 1
-                        self._peak_size = max(self._peak_size, self._size)
-                        break
-                    if not waited:
-                        waited = True
-                        self._waits += 1
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        self._timeouts += 1
-                        raise PoolTimeout(
-                            f"no {self.name} database connection free within {self.timeout_s:g} s "
-                            f"(all {self.max_size} in use)"
-                        )
-                    self._cond.wait(remaining)
+                if not self._waiters and self._size < self.max_size:
+                    self._claim_slot()
+                else:
+                    waiter = _Waiter()
+                    self._waiters.append(waiter)
+                    self._waits += 1
         finally:
             for conn in stale:
                 _close_quietly(conn)
+        if waiter is not None:
+            handed = self._wait(waiter)
+            if handed is not None:
+                return handed
+        return self._open()
+
+    def _wait(self, waiter: _Waiter) -> Connection | None:
+        """The connection handed to the waiter, or None when it was given a slot to open one."""
+        if not waiter.event.wait(self.timeout_s):
+            with self._lock:
+                if not waiter.event.is_set():
+                    self._waiters.remove(waiter)
+                    self._timeouts += 1
+                    raise PoolTimeout(
+                        f"no {self.name} database connection free within {self.timeout_s:g} s "
+                        f"(all {self.max_size} in use)"
+                    )
+        if waiter.conn is None and not waiter.slot:
+            raise PoolClosed(f"database pool {self.name} is closed")
+        return waiter.conn
+
+    def _take_idle(self, stale: list[Connection]) -> Connection | None:
+        """Under the lock: the most recently returned idle connection that is still alive."""
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.closed or _server_went_away(conn):
+                self._size -= 1
+                self._discarded += 1
+                stale.append(conn)
+                continue
+            self._in_use += 1
+            return conn
+        return None
+
+    def _claim_slot(self) -> None:
+        """Under the lock: reserve room for one more connection (opened outside the lock)."""
+        self._size += 1
+        self._in_use += 1
+        self._peak_size = max(self._peak_size, self._size)
+
+    def _pass_slot(self) -> None:
+        """Under the lock: a connection went away; the longest waiter may open a new one."""
+        if self._waiters and not self._closed and self._size < self.max_size:
+            waiter = self._waiters.popleft()
+            self._claim_slot()
+            waiter.slot = True
+            waiter.event.set()
+
+    def _open(self) -> Connection:
         try:
             conn = self._connect()
         except BaseException:
-            with self._cond:
+            with self._lock:
                 self._size -= 1
                 self._in_use -= 1
-                self._cond.notify()
+                self._pass_slot()
             raise
-        with self._cond:
+        with self._lock:
             self._opened += 1
         return conn
 
@@ -244,15 +291,20 @@ class ConnectionPool:
                     conn.rollback()
                 except psycopg2.Error:
                     keep = False
-        with self._cond:
+        with self._lock:
             self._in_use -= 1
             keep = keep and not self._closed
-            if keep:
+            if keep and self._waiters:
+                waiter = self._waiters.popleft()
+                self._in_use += 1
+                waiter.conn = conn
+                waiter.event.set()
+            elif keep:
                 self._idle.append(conn)
             else:
                 self._size -= 1
                 self._discarded += 1
-            self._cond.notify()
+                self._pass_slot()
         if not keep:
             _close_quietly(conn)
 
