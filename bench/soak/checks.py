@@ -337,7 +337,12 @@ def reconciliation(report: dict[str, Any], others: list[Check]) -> list[Check]:
             ok,
             {}
             if ok
-            else {"mismatches": len(mismatches), "kinds": dict(kinds), "examples": mismatches[:SHOWN]},
+            else {
+                "mismatches": len(mismatches),
+                "kinds": dict(kinds),
+                "examples": mismatches[:SHOWN],
+                **({"error": report["error"]} if "error" in report else {}),
+            },
         ),
         Check(
             "reconciliation_agrees",

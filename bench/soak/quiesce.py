@@ -11,8 +11,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg2
-
 from bench.soak import snapshot
 from bench.soak.world import World
 
@@ -60,21 +58,17 @@ def _outbox_items(world: World) -> int:
 
 
 def _ledger(world: World) -> tuple[set[str], tuple[int, ...]]:
-    conn = psycopg2.connect(world.dsn())
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT trade_id FROM trades")
-            trades = {row[0] for row in cur.fetchall()}
-            cur.execute(
-                "SELECT (SELECT coalesce(sum(held), 0) FROM balances),"
-                " (SELECT count(*) FROM holds WHERE status = 'ACTIVE'),"
-                " (SELECT coalesce(max(entry_id), 0) FROM ledger_entries),"
-                " (SELECT count(*) FROM order_history)"
-            )
-            row = cur.fetchone()
-            return trades, tuple(int(v) for v in row or ())
-    finally:
-        conn.close()
+    with world.pg().cursor() as cur:
+        cur.execute("SELECT trade_id FROM trades")
+        trades = {row[0] for row in cur.fetchall()}
+        cur.execute(
+            "SELECT (SELECT coalesce(sum(held), 0) FROM balances),"
+            " (SELECT count(*) FROM holds WHERE status = 'ACTIVE'),"
+            " (SELECT coalesce(max(entry_id), 0) FROM ledger_entries),"
+            " (SELECT count(*) FROM order_history)"
+        )
+        row = cur.fetchone()
+        return trades, tuple(int(v) for v in row or ())
 
 
 def wait(

@@ -26,10 +26,13 @@ class SoakConfig:
 
 
 def reconcile(runtime: LocalRuntime) -> dict[str, Any]:
-    """The project's reconciliation as it runs on its schedule (the deployed function, whatever
-    it checks at the time)."""
-    [report] = runtime.trigger_schedule("ReconcileFunction")
-    return dict(report)
+    """The project's reconciliation, the deployed function (whatever it checks at the time), with
+    no grace period: after quiescence nothing may still be on its way (docs/ledger.md)."""
+    try:
+        report = runtime.invoke("ReconcileFunction", {"grace_seconds": 0})
+    except Exception as exc:  # a reconciliation that cannot run is a failed check, not a crash
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    return report if isinstance(report, dict) else {"ok": False, "error": f"answered {report!r}"[:500]}
 
 
 def run_soak(runtime: LocalRuntime, config: SoakConfig) -> dict[str, Any]:
@@ -45,6 +48,7 @@ def run_soak(runtime: LocalRuntime, config: SoakConfig) -> dict[str, Any]:
         injector.finish()
     quiescence = quiesce.wait(world, timeout_s=config.quiesce_timeout_s)
     state = snapshot.take(world)
+    world.close()
     found = checks.all_checks(state, world, recorder)
     found.insert(0, checks.Check("quiescence", quiescence.drained, {"reason": quiescence.reason}))
     found.append(checks.matcher_exits_only_when_killed(injector.summary()))

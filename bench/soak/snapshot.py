@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg2
 from localcloud.moto_cloud import ACCOUNT_ID
 from moto.events.models import events_backends
 from trading.adapters.dynamo import plain
@@ -37,10 +36,9 @@ class Snapshot:
 
 
 def _pg(world: World, snapshot: Snapshot) -> None:
-    conn = psycopg2.connect(world.dsn())
-    conn.set_session(isolation_level="REPEATABLE READ", readonly=True)  # one snapshot for every read
-    try:
-        with conn, conn.cursor() as cur:
+    with world.pg().cursor() as cur:
+        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one snapshot for every read
+        try:
             cur.execute("SELECT account_id, asset, available, held FROM balances")
             snapshot.balances = [(a, s, int(v), int(h)) for a, s, v, h in cur.fetchall()]
             cur.execute("SELECT order_id, account_id, asset, remaining, status FROM holds")
@@ -59,8 +57,8 @@ def _pg(world: World, snapshot: Snapshot) -> None:
                 snapshot.transfers[asset] = snapshot.transfers.get(asset, 0) + int(net)
                 if account_id in world.accounts:
                     snapshot.soak_transfers[asset] = snapshot.soak_transfers.get(asset, 0) + int(net)
-    finally:
-        conn.close()
+        finally:
+            cur.execute("ROLLBACK")
 
 
 def _scan(table: Any) -> list[dict[str, Any]]:

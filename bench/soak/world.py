@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import psycopg2
 from localcloud.runtime import LocalRuntime
 from trading.client import TradingClient
 from trading.domain.instruments import Instrument, demo_instruments
@@ -40,6 +41,7 @@ class World:
     instruments: dict[str, Instrument]
     deposits: dict[str, int] = field(default_factory=dict)  # asset -> atoms the soak deposited
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _pg: Any = None
 
     @property
     def accounts(self) -> set[str]:
@@ -80,6 +82,18 @@ class World:
         assert self.runtime.db is not None, "runtime not started"
         return self.runtime.db.dsn()
 
+    def pg(self) -> Any:
+        """The soak's own PostgreSQL connection (autocommit), opened before the workload so the
+        checks can still read when the system under test has used up the server's connections."""
+        if self._pg is None or self._pg.closed:
+            self._pg = psycopg2.connect(self.dsn())
+            self._pg.autocommit = True
+        return self._pg
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
+
 
 ASSET_DECIMALS = {"USD": 6, "BTC": 8, "ETH": 8}
 
@@ -87,6 +101,7 @@ ASSET_DECIMALS = {"USD": 6, "BTC": 8, "ETH": 8}
 def build_world(runtime: LocalRuntime, seed: int, accounts: int) -> World:
     """Create ``accounts`` funded accounts with trade+read keys through the admin function."""
     world = World(runtime, [], {i.symbol: i for i in demo_instruments()})
+    world.pg()
     for index in range(accounts):
         account_id = f"soak-{seed}-{index:02d}"
         runtime.admin({"action": "create_account", "account_id": account_id})
