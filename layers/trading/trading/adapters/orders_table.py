@@ -34,9 +34,12 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     try:
         key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "cursor is not valid") from exc
+        raise DomainError(ErrorCode.INVALID_CURSOR, "cursor is not valid") from exc
     if not isinstance(key, dict) or set(key) != {"order_id", "account_id", "created_at"}:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "cursor is not valid")
+        raise DomainError(ErrorCode.INVALID_CURSOR, "cursor is not valid")
+    # Only what encode_cursor writes: three short strings (DynamoDB refuses other types with a 500)
+    if not all(isinstance(v, str) and 0 < len(v) <= 256 and "\x00" not in v for v in key.values()):
+        raise DomainError(ErrorCode.INVALID_CURSOR, "cursor is not valid")
     return key
 
 
@@ -123,7 +126,7 @@ class OrdersTable:
         start = decode_cursor(cursor)
         if start:
             if start["account_id"] != account_id:
-                raise DomainError(ErrorCode.VALIDATION_ERROR, "cursor is not valid")
+                raise DomainError(ErrorCode.INVALID_CURSOR, "cursor is not valid")
             kwargs["ExclusiveStartKey"] = start
         page = self._table.query(**kwargs)
         records = [OrderRecord.model_validate(plain(item)) for item in page.get("Items", [])]

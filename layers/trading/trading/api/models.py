@@ -6,17 +6,31 @@ records by explicit mapping functions in the route modules.
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 from trading.domain.enums import InstrumentStatus, OrderStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.instruments import Symbol
 
 DecimalStr = Annotated[str, StringConstraints(min_length=1, max_length=64), Field(examples=["30000.50"])]
 ClientOrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Timestamp = Annotated[str, Field(description="ISO-8601 UTC", examples=["2026-11-25T12:00:00.000000Z"])]
+
+_PLAIN_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def _plain_digits(value: Any) -> Any:
+    # pydantic's lax int parsing takes " 5", "+5", "5.0" and non-ASCII digits; a query integer is
+    # 1-9 ASCII digits and nothing else (range checks follow in each route's Query(ge, le)).
+    if isinstance(value, str) and _PLAIN_DIGITS.fullmatch(value) is None:
+        raise ValueError("must be a plain decimal integer (ASCII digits)")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_plain_digits)]
 
 
 class _Request(BaseModel):
@@ -41,7 +55,7 @@ class PlaceOrderRequest(_Request):
         default=None, description="quote budget of a MARKET BUY (required)"
     )
     time_in_force: TimeInForce = TimeInForce.GTC
-    post_only: bool = False
+    post_only: StrictBool = Field(default=False, description="JSON true or false only")
     client_order_id: ClientOrderId | None = Field(
         default=None, description="idempotency key: a retry with the same id returns the first answer"
     )

@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     PRICE_REQUIRED = "PRICE_REQUIRED"  # limit order without a price
     PRICE_NOT_ALLOWED = "PRICE_NOT_ALLOWED"  # market order with a price
     INVALID_ORDER_TYPE = "INVALID_ORDER_TYPE"  # e.g. post-only market order, FOK market with budget
+    INVALID_CURSOR = "INVALID_CURSOR"  # a pagination cursor this API did not hand out
     # 401 / 403: authentication and authorization
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INVALID_SIGNATURE = "INVALID_SIGNATURE"
@@ -44,6 +45,8 @@ class ErrorCode(StrEnum):
     NO_LIQUIDITY = "NO_LIQUIDITY"
     SELF_TRADE_PREVENTED = "SELF_TRADE_PREVENTED"
     INVALID_AMEND = "INVALID_AMEND"
+    # 415
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"  # a body that is not application/json
     # 429
     RATE_LIMITED = "RATE_LIMITED"
     # 5xx
@@ -67,6 +70,7 @@ HTTP_STATUS: dict[ErrorCode, HTTPStatus] = {
             ErrorCode.PRICE_REQUIRED,
             ErrorCode.PRICE_NOT_ALLOWED,
             ErrorCode.INVALID_ORDER_TYPE,
+            ErrorCode.INVALID_CURSOR,
         ),
         HTTPStatus.BAD_REQUEST,
     ),
@@ -91,6 +95,7 @@ HTTP_STATUS: dict[ErrorCode, HTTPStatus] = {
         ),
         HTTPStatus.UNPROCESSABLE_ENTITY,
     ),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     ErrorCode.RATE_LIMITED: HTTPStatus.TOO_MANY_REQUESTS,
     ErrorCode.INTERNAL_ERROR: HTTPStatus.INTERNAL_SERVER_ERROR,
     ErrorCode.SERVICE_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,

@@ -25,6 +25,9 @@ Decimals = Annotated[int, Field(ge=0, le=18)]
 BasisPoints = Annotated[int, Field(ge=0, le=1000)]
 
 BPS_DENOMINATOR = 10_000
+# Every amount derived from an order (notional value, fee, hold) is stored in PostgreSQL
+# ``bigint`` columns; prices and budgets are bounded so none of them can exceed this.
+MAX_STORED_ATOMS = 2**63 - 1
 
 
 class Instrument(BaseModel):
@@ -75,6 +78,10 @@ class Instrument(BaseModel):
                 f"price {text} must be a positive multiple of the tick size "
                 f"{self.format_price(self.tick_size)}",
             )
+        if price > self.max_price:
+            raise DomainError(
+                ErrorCode.INVALID_PRICE, f"price must be at most {self.format_price(self.max_price)}"
+            )
         return price
 
     def parse_quantity(self, text: str) -> int:
@@ -98,7 +105,28 @@ class Instrument(BaseModel):
             raise DomainError(ErrorCode.INVALID_AMOUNT, f"quote amount {exc}") from exc
         if amount <= 0:
             raise DomainError(ErrorCode.INVALID_AMOUNT, "quote amount must be positive")
+        if amount > self.max_quote_amount:
+            raise DomainError(
+                ErrorCode.INVALID_AMOUNT,
+                f"quote amount must be at most {self.format_notional(self.max_quote_amount)}",
+            )
         return amount
+
+    @property
+    def max_price(self) -> int:
+        """The highest price (price units) at which max_quantity's value plus fee fits MAX_STORED_ATOMS."""
+        return self._max_notional_units() // self.max_quantity
+
+    @property
+    def max_quote_amount(self) -> int:
+        """The largest market-buy budget (notional units) whose value plus fee fits MAX_STORED_ATOMS."""
+        return self._max_notional_units()
+
+    def _max_notional_units(self) -> int:
+        # value + ceil(value * fee / 10^4) <= value * (10^4 + fee) / 10^4 + 1 <= MAX_STORED_ATOMS
+        fee_bps = max(self.maker_fee_bps, self.taker_fee_bps)
+        max_value_atoms = (MAX_STORED_ATOMS - 1) * BPS_DENOMINATOR // (BPS_DENOMINATOR + fee_bps)
+        return max_value_atoms // self.notional_to_quote_atoms
 
     def format_price(self, price: int) -> str:
         return format_units(price, self.price_decimals)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from trading import strict_json
 from trading.auth import ApiKey, Principal, parse_timestamp, verify_signature, ws_string_to_sign
 from trading.domain.errors import DomainError, ErrorCode
 from trading.realtime import messages
@@ -146,10 +147,14 @@ class Session:
 
 
 def _parse(body: str | None) -> ClientMessage:
-    if body is None or len(body.encode()) > MAX_MESSAGE_BYTES:
+    if body is None or len(body.encode(errors="surrogatepass")) > MAX_MESSAGE_BYTES:
         raise DomainError(ErrorCode.VALIDATION_ERROR, f"messages are JSON, at most {MAX_MESSAGE_BYTES} bytes")
+    try:  # strict: duplicate keys, NaN, deep nesting and lone surrogates are MALFORMED_JSON
+        value = strict_json.loads(body)
+    except strict_json.MalformedJsonError as exc:
+        raise DomainError(ErrorCode.MALFORMED_JSON, f"message: {exc}") from exc
     try:
-        return ClientMessage.model_validate_json(body)
+        return ClientMessage.model_validate(value)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "message"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,12 +56,20 @@ def _encode_cursor(row: TradeRow) -> str:
     return base64.urlsafe_b64encode(f"{row.symbol}|{row.seq}".encode()).decode().rstrip("=")
 
 
+# What _encode_cursor writes: a symbol, "|", a trade seq (bigint); nothing else (a NUL or a
+# non-integer seq would reach PostgreSQL and fail there).
+_FILLS_CURSOR = re.compile(r"([A-Z][A-Z0-9]{1,9}-[A-Z][A-Z0-9]{1,9})\|(0|[1-9][0-9]{0,17})")
+
+
 def _decode_cursor(cursor: str) -> tuple[str, int]:
     try:
-        symbol, seq = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
-        return symbol, int(seq)
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "cursor is not valid") from exc
+        raise DomainError(ErrorCode.INVALID_CURSOR, "cursor is not valid") from exc
+    match = _FILLS_CURSOR.fullmatch(text)
+    if match is None:
+        raise DomainError(ErrorCode.INVALID_CURSOR, "cursor is not valid")
+    return match.group(1), int(match.group(2))
 
 
 def fills(

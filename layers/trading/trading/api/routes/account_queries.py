@@ -10,7 +10,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from trading.adapters import database
 from trading.api import wiring
-from trading.api.models import Balance, Balances, Fill, FillsPage, OrderId, OrderResponse, OrdersPage
+from trading.api.models import (
+    Balance,
+    Balances,
+    Fill,
+    FillsPage,
+    OrderId,
+    OrderResponse,
+    OrdersPage,
+    QueryInt,
+)
 from trading.api.routes.common import SIGNED_ERRORS, errors, json_response, ok, order_response, principal
 from trading.auth import Scope
 from trading.domain.enums import OrderStatus, Side
@@ -46,7 +55,7 @@ def list_orders(
     symbol: Annotated[Symbol | None, Query()] = None,
     status: Annotated[OrderStatus | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[QueryInt, Query(ge=1, le=200)] = 50,
 ) -> Response[str]:
     caller = principal(router, Scope.READ)
     records, next_cursor = wiring.orders().list_by_account(
@@ -69,7 +78,7 @@ def list_orders(
 def list_fills(
     symbol: Annotated[Symbol | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[QueryInt, Query(ge=1, le=500)] = 100,
 ) -> Response[str]:
     caller = principal(router, Scope.READ)
     with database.reader() as conn:

@@ -18,6 +18,7 @@ from trading.api.models import (
     InstrumentResponse,
     Instruments,
     OrderBook,
+    QueryInt,
     TickerResponse,
     Trade,
     Trades,
@@ -65,7 +66,7 @@ def list_instruments() -> Response[str]:
     responses={**ok(200, OrderBook, "best levels per side"), **PUBLIC_ERRORS},
 )
 def get_book(
-    symbol: Annotated[Symbol, Path()], depth: Annotated[int, Query(ge=1, le=500)] = 50
+    symbol: Annotated[Symbol, Path()], depth: Annotated[QueryInt, Query(ge=1, le=500)] = 50
 ) -> Response[str]:
     instrument = wiring.instruments().get(symbol)
     books = wiring.order_books()
@@ -87,7 +88,7 @@ def get_book(
     responses={**ok(200, Trades, "recent trades"), **PUBLIC_ERRORS},
 )
 def get_trades(
-    symbol: Annotated[Symbol, Path()], limit: Annotated[int, Query(ge=1, le=500)] = 100
+    symbol: Annotated[Symbol, Path()], limit: Annotated[QueryInt, Query(ge=1, le=500)] = 100
 ) -> Response[str]:
     instrument = wiring.instruments().get(symbol)
     with database.reader() as conn:
@@ -116,7 +117,7 @@ def get_trades(
 def get_candles(
     symbol: Annotated[Symbol, Path()],
     interval: Annotated[str, Query(max_length=4)] = "1m",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[QueryInt, Query(ge=1, le=1000)] = 100,
 ) -> Response[str]:
     instrument = wiring.instruments().get(symbol)
     with database.reader() as conn:
