@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import boto3
 import psycopg2
 import pytest
 from settlement_support import Context, Funded, SettlementStateMachine, emf_metrics, event, load_function
+from trading.adapters.database import ConnectionPool
 from trading.domain.instruments import demo_instruments
 from trading.ledger import post_transfer, reconcile
 from trading.ledger.errors import PermanentSettlementError, TransientSettlementError
@@ -141,6 +143,50 @@ def test_a_transient_failure_is_retried_by_the_state_machine_and_settles_once(
     assert funded.scalar("SELECT count(*) FROM trades") == 1
     sqs, url = dlq
     assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
+
+
+def test_a_backend_killed_mid_settlement_is_retried_on_a_fresh_pooled_connection(
+    funded: Funded, dlq: tuple[Any, str]
+) -> None:
+    # Given the settle function on a one-connection pool, and the buyer's hold row locked elsewhere
+    pool = ConnectionPool(
+        lambda: psycopg2.connect(funded.dsn, application_name="settle-pool"), max_size=1, timeout_s=10
+    )
+    blocker = psycopg2.connect(funded.dsn)
+    with blocker.cursor() as cur:
+        cur.execute("SELECT 1 FROM holds WHERE order_id = 'ord-buy-1' FOR UPDATE")
+    killed: list[int] = []
+
+    def kill_the_waiting_settlement() -> None:
+        admin = psycopg2.connect(funded.dsn)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            deadline = time.monotonic() + 20
+            while not killed and time.monotonic() < deadline:
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid), pid FROM pg_stat_activity"
+                    " WHERE application_name = 'settle-pool' AND wait_event_type = 'Lock'"
+                )
+                killed.extend(pid for _, pid in cur.fetchall())
+                time.sleep(0.01)
+        admin.close()
+        blocker.rollback()
+
+    killer = threading.Thread(target=kill_the_waiting_settlement)
+    killer.start()
+    # When the state machine runs the sample event and the settle's backend dies while it waits
+    try:
+        execution = machine(funded, dlq, pool.connection).start(event("settle/trade_executed.json"))
+    finally:
+        killer.join()
+        blocker.close()
+    # Then the lost connection was a transient error: retried, settled once on a new connection
+    assert len(killed) == 1
+    assert execution.path == ["Settle", "Settle", "Settled"]
+    assert funded.scalar("SELECT count(*) FROM trades") == 1
+    stats = pool.stats()
+    assert (stats.discarded, stats.opened, stats.size, stats.in_use) == (1, 2, 1, 0)
+    pool.close()
 
 
 def test_a_permanent_failure_lands_in_the_dlq_with_nothing_half_applied(

@@ -3,6 +3,7 @@
 import psycopg2
 import pytest
 from psycopg2 import errors as pg_errors
+from trading.adapters.database import PoolTimeout
 from trading.ledger.errors import (
     PermanentSettlementError,
     TransientSettlementError,
@@ -44,6 +45,13 @@ def test_a_lost_connection_without_sqlstate_is_transient() -> None:
     # Given the driver's error for a refused connection / Then it is transient
     assert is_transient(psycopg2.OperationalError("could not connect to server"))
     assert is_transient(psycopg2.InterfaceError("connection already closed"))
+
+
+def test_a_pool_that_stayed_busy_is_transient() -> None:
+    # Given every pooled connection busy past DB_POOL_TIMEOUT_SECONDS / Then the settlement retries
+    typed = classify(PoolTimeout("no writer database connection free within 5 s (all 2 in use)"))
+    assert isinstance(typed, TransientSettlementError)
+    assert "PoolTimeout" in str(typed)
 
 
 def test_non_database_errors_are_permanent_and_typed_errors_pass_through() -> None:
