@@ -213,3 +213,36 @@ def test_account_level_resources_live_only_in_the_optional_baseline(resources: d
         "CreateApiGatewayAccountRole",
     }
     assert "baseline.yaml" in guide
+
+
+def test_the_schema_is_migrated_at_deploy_before_any_database_function(
+    resources: dict[str, Any], cfn_resources: dict[str, Any]
+) -> None:
+    # Given the schema custom resource and the functions that read the database secret
+    schema = resources["DbSchema"]
+    migrate = resources["MigrateFunction"]["Properties"]
+    db_functions = {
+        lid
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function"
+        and any("AWSSecretsManagerGetSecretValuePolicy" in p for p in r["Properties"].get("Policies", []))
+    } - {"MigrateFunction"}
+
+    # When reading how they are wired after translation
+    def depends(logical_id: str) -> list[str]:
+        value = cfn_resources[logical_id].get("DependsOn", [])
+        return [value] if isinstance(value, str) else list(value)
+
+    # Then the custom resource runs the migrate function (in the VPC, from functions/migrate), is
+    # updated with every new layer, waits for the proxy's targets, and every database function
+    # waits for it
+    assert schema["Type"] == "Custom::DbSchema"
+    assert schema["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
+    assert schema["Properties"]["Layer"] == {"Ref": "TradingLayer"}
+    assert "DbProxyTargetGroup" in schema["DependsOn"]
+    assert migrate["CodeUri"] == "functions/migrate/"
+    assert migrate["VpcConfig"]["SubnetIds"] == [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}]
+    assert (REPO_ROOT / "functions" / "migrate" / "app.py").is_file()
+    assert len(db_functions) == 11
+    for logical_id in db_functions:
+        assert "DbSchema" in depends(logical_id), logical_id

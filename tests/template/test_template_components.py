@@ -38,6 +38,7 @@ DB_FUNCTIONS = {
     "ReconcileFunction",
     "TradeExportFunction",
     "AdminFunction",
+    "MigrateFunction",
 }
 
 
@@ -47,8 +48,8 @@ def test_every_function_traces_actively_after_translation(cfn_resources: dict[st
     functions = _of_type(cfn_resources, "AWS::Lambda::Function")
 
     # When reading their tracing and runtime
-    # Then X-Ray is Active on all 16 and they run Python 3.11 with the trading layer
-    assert len(functions) == 16
+    # Then X-Ray is Active on all 17 and they run Python 3.11 with the trading layer
+    assert len(functions) == 17
     for logical_id, resource in functions.items():
         props = resource["Properties"]
         assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
@@ -121,7 +122,7 @@ def test_function_roles_are_least_privileged(cfn_resources: dict[str, Any]) -> N
 
     # When reading their inline statements and managed policies
     # Then nothing grants "*" actions, and wildcard resources are limited to X-Ray's managed policy
-    assert len(roles) == 16
+    assert len(roles) == 17
     for logical_id, role in roles.items():
         managed = [json.dumps(m) for m in role["Properties"].get("ManagedPolicyArns", [])]
         assert not any("FullAccess" in m or "AdministratorAccess" in m for m in managed), logical_id

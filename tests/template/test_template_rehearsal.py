@@ -129,11 +129,11 @@ def test_buckets_and_functions_come_up(stack: StackResult, moto_url: str, rehear
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     functions = {f["FunctionName"]: f for f in lambda_client.list_functions()["Functions"]}
 
-    # Then the four always-on buckets and all 16 functions exist, with the contract's environment
+    # Then the four always-on buckets and all 17 functions exist, with the contract's environment
     for lid in ("WebBucket", "TradeLogBucket", "BackupsBucket", "AccessLogsBucket"):
         assert stack.physical_ids[lid] in buckets
     code_dirs = function_code_dirs(rehearsal)
-    assert len(code_dirs) == 16
+    assert len(code_dirs) == 17
     for lid, code_dir in code_dirs.items():
         assert code_dir.parent == REPO_ROOT / "functions"
         env = functions[stack.physical_ids[lid]]["Environment"]["Variables"]

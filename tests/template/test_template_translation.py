@@ -22,7 +22,7 @@ def test_every_sam_function_becomes_a_lambda_function_with_a_role(
 
     # When looking them up in the translation
     # Then each is an AWS::Lambda::Function whose role SAM generated next to it
-    assert len(functions) == 16
+    assert len(functions) == 17
     for logical_id in functions:
         assert cfn_resources[logical_id]["Type"] == "AWS::Lambda::Function"
         role = cfn_resources[logical_id]["Properties"]["Role"]
