@@ -12,7 +12,7 @@ PKG_SOURCES := requirements/constraints.txt requirements/dev.txt layers/trading/
                matcher/pyproject.toml local/pyproject.toml
 PY_DIRS := $(wildcard layers/trading/trading matcher local functions tests bench scripts)
 
-.PHONY: setup run test lint fmt typecheck unit bench validate build deploy reset lock clean
+.PHONY: setup run test lint fmt typecheck unit bench soak validate build deploy reset lock clean
 
 $(STAMP): $(PKG_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,13 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# The soak (docs/local.md, "Soak"): a seeded randomized workload through the whole local runtime
+# while the matcher is SIGKILLed twice and SIGSTOPped once, then every invariant checked against
+# the stores; one JSON summary line, non-zero exit if a check fails.
+SOAK_ARGS ?= --seed 1 --requests 1500 --kills 2 --stops 1
+soak: setup
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 lock:
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv

@@ -25,6 +25,9 @@ def build(
 ) -> dict[str, Any]:
     soak_orders = [o for o in snapshot.orders.values() if o.get("account_id") in world.accounts]
     statuses = Counter(str(o.get("status")) for o in soak_orders)
+    matcher_rejections = Counter(
+        str(e["detail"].get("code")) for e in snapshot.events if e["type"] == "OrderRejected"
+    )
     rejects = Counter(str(o.get("reject_code")) for o in soak_orders if o.get("status") == "REJECTED")
     return {
         "soak": "bench.soak",
@@ -36,6 +39,7 @@ def build(
         "orders": len(soak_orders),
         "order_statuses": dict(sorted(statuses.items())),
         "reject_codes": dict(sorted(rejects.items())),
+        "matcher_rejections": dict(sorted(matcher_rejections.items())),  # orders and amends
         "trades": len(snapshot.trades),
         "events": len(snapshot.events),
         "amends_after_partial_fill": recorder.amends_after_partial_fill,
