@@ -58,6 +58,7 @@ class TradingClient:
         query = canonical_query({k: [str(v)] for k, v in (params or {}).items() if v is not None})
         quoted_path = quote(path, safe="/-_.~")
         target = f"{quoted_path}?{query}" if query else quoted_path
+        signed_path = f"{path}?{query}" if query else path  # the server signs the percent-decoded path
         body = content if content is not None else (orjson.dumps(json) if json is not None else b"")
         all_headers = {"Content-Type": "application/json"} if body else {}
         if sign and self.key_id and self.secret:
@@ -66,7 +67,7 @@ class TradingClient:
                     key_id=self.key_id,
                     secret=self.secret,
                     method=method,
-                    path=target,
+                    path=signed_path,
                     body=body,
                     timestamp_ms=self._clock_ms(),
                 )

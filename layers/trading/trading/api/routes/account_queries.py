@@ -20,7 +20,15 @@ from trading.api.models import (
     OrdersPage,
     QueryInt,
 )
-from trading.api.routes.common import SIGNED_ERRORS, errors, json_response, ok, order_response, principal
+from trading.api.routes.common import (
+    NO_SUCH_ROUTE,
+    SIGNED_ERRORS,
+    errors,
+    json_response,
+    ok,
+    order_response,
+    principal,
+)
 from trading.auth import Scope
 from trading.domain.enums import OrderStatus, Side
 from trading.domain.errors import DomainError, ErrorCode
@@ -35,7 +43,7 @@ router = Router()  # type: ignore[no-untyped-call]
     "/v1/orders/<order_id>",
     summary="Get one of your orders",
     tags=["account"],
-    responses={**ok(200, OrderResponse, "the order"), **errors(SIGNED_ERRORS, _404="UNKNOWN_ORDER")},
+    responses={**ok(200, OrderResponse, "the order"), **errors(SIGNED_ERRORS, _404=f"UNKNOWN_ORDER; {NO_SUCH_ROUTE}")},
 )
 def get_order(order_id: Annotated[OrderId, Path()]) -> Response[str]:
     caller = principal(router, Scope.READ)

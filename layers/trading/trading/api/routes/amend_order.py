@@ -10,7 +10,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from trading.api import wiring
 from trading.api.models import AmendAccepted, AmendOrderRequest, OrderId
-from trading.api.routes.common import SIGNED_ERRORS, errors, json_response, ok, principal
+from trading.api.routes.common import (
+    NO_SUCH_ROUTE,
+    SIGNED_ERRORS,
+    UNSUPPORTED_MEDIA,
+    errors,
+    json_response,
+    ok,
+    principal,
+)
 from trading.auth import Scope
 
 router = Router()  # type: ignore[no-untyped-call]
@@ -23,7 +31,13 @@ router = Router()  # type: ignore[no-untyped-call]
     tags=["orders"],
     responses={
         **ok(202, AmendAccepted, "amend queued"),
-        **errors(SIGNED_ERRORS, _404="UNKNOWN_ORDER", _409="ORDER_NOT_OPEN", _422="INVALID_AMEND"),
+        **errors(
+            SIGNED_ERRORS,
+            _404=f"UNKNOWN_ORDER; {NO_SUCH_ROUTE}",
+            _409="ORDER_NOT_OPEN",
+            _415=UNSUPPORTED_MEDIA,
+            _422="INVALID_AMEND",
+        ),
     },
 )
 def amend_order(

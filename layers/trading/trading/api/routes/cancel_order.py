@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from trading.api import wiring
 from trading.api.models import CancelAccepted, CancelAllAccepted, OrderId
-from trading.api.routes.common import SIGNED_ERRORS, errors, json_response, ok, principal
+from trading.api.routes.common import NO_SUCH_ROUTE, SIGNED_ERRORS, errors, json_response, ok, principal
 from trading.auth import Scope
 from trading.domain.instruments import Symbol
 
@@ -24,7 +24,7 @@ router = Router()  # type: ignore[no-untyped-call]
     tags=["orders"],
     responses={
         **ok(202, CancelAccepted, "cancel queued"),
-        **errors(SIGNED_ERRORS, _404="UNKNOWN_ORDER", _409="ORDER_NOT_OPEN"),
+        **errors(SIGNED_ERRORS, _404=f"UNKNOWN_ORDER; {NO_SUCH_ROUTE}", _409="ORDER_NOT_OPEN"),
     },
 )
 def cancel_order(order_id: Annotated[OrderId, Path()]) -> Response[str]:

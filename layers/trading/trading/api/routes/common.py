@@ -63,16 +63,26 @@ def ok(status: int, model: type[BaseModel], description: str) -> dict[int, Any]:
     return {status: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
+# Every error an operation can answer is declared (the fuzz suite checks status conformance).
+# Answered by any route: throttling (gateway), an unexpected failure, a dependency outage.
+META_ERRORS: dict[int, Any] = {
+    429: _error("RATE_LIMITED (API Gateway throttling)"),
+    500: _error("INTERNAL_ERROR: an unexpected failure; nothing half-done stays held"),
+    503: _error("SERVICE_UNAVAILABLE: a dependency is unavailable; retry after Retry-After seconds"),
+}
 SIGNED_ERRORS: dict[int, Any] = {
     400: _error("bad request: MALFORMED_JSON, UNKNOWN_FIELD, VALIDATION_ERROR, ... (see docs/api.md)"),
-    401: _error("UNAUTHENTICATED, INVALID_SIGNATURE, STALE_REQUEST"),
+    401: _error(
+        "UNAUTHENTICATED (the gateway's answer to any signature failure), INVALID_SIGNATURE (the body "
+        "does not match X-Content-SHA256)"
+    ),
     403: _error("FORBIDDEN: the key lacks the route's scope"),
-    429: _error("RATE_LIMITED"),
+    **META_ERRORS,
 }
-PUBLIC_ERRORS: dict[int, Any] = {
-    400: _error("VALIDATION_ERROR, UNKNOWN_SYMBOL"),
-    429: _error("RATE_LIMITED"),
-}
+PUBLIC_ERRORS: dict[int, Any] = {400: _error("VALIDATION_ERROR, UNKNOWN_SYMBOL"), **META_ERRORS}
+# Routes with a request body / with path parameters
+UNSUPPORTED_MEDIA = "UNSUPPORTED_MEDIA_TYPE: a body that is not application/json"
+NO_SUCH_ROUTE = "NOT_FOUND: a path parameter no route accepts (e.g. one containing %00)"
 
 
 def errors(base: dict[int, Any], **extra: str) -> dict[int, Any]:

@@ -23,7 +23,7 @@ from trading.api.models import (
     Trade,
     Trades,
 )
-from trading.api.routes.common import PUBLIC_ERRORS, json_response, ok
+from trading.api.routes.common import META_ERRORS, NO_SUCH_ROUTE, PUBLIC_ERRORS, errors, json_response, ok
 from trading.domain.enums import Side
 from trading.domain.instruments import Instrument, Symbol
 from trading.domain.numbers import format_units
@@ -52,7 +52,7 @@ def instrument_response(i: Instrument) -> InstrumentResponse:
     "/v1/instruments",
     summary="Tradable instruments and their rules",
     tags=["market data"],
-    responses={**ok(200, Instruments, "all instruments"), **PUBLIC_ERRORS},
+    responses={**ok(200, Instruments, "all instruments"), **META_ERRORS},
 )
 def list_instruments() -> Response[str]:
     items = [instrument_response(i) for i in wiring.instruments().all()]
@@ -63,7 +63,7 @@ def list_instruments() -> Response[str]:
     "/v1/book/<symbol>",
     summary="Aggregated order book (L2)",
     tags=["market data"],
-    responses={**ok(200, OrderBook, "best levels per side"), **PUBLIC_ERRORS},
+    responses={**ok(200, OrderBook, "best levels per side"), **errors(PUBLIC_ERRORS, _404=NO_SUCH_ROUTE)},
 )
 def get_book(
     symbol: Annotated[Symbol, Path()], depth: Annotated[QueryInt, Query(ge=1, le=500)] = 50
@@ -85,7 +85,7 @@ def get_book(
     "/v1/trades/<symbol>",
     summary="Recent trades of a symbol, newest first",
     tags=["market data"],
-    responses={**ok(200, Trades, "recent trades"), **PUBLIC_ERRORS},
+    responses={**ok(200, Trades, "recent trades"), **errors(PUBLIC_ERRORS, _404=NO_SUCH_ROUTE)},
 )
 def get_trades(
     symbol: Annotated[Symbol, Path()], limit: Annotated[QueryInt, Query(ge=1, le=500)] = 100
@@ -112,7 +112,7 @@ def get_trades(
     summary="OHLCV candles from settled trades",
     description="Intervals: 1m, 5m, 15m, 1h, 4h, 1d. Only buckets with trades are returned.",
     tags=["market data"],
-    responses={**ok(200, Candles, "candles, oldest first"), **PUBLIC_ERRORS},
+    responses={**ok(200, Candles, "candles, oldest first"), **errors(PUBLIC_ERRORS, _404=NO_SUCH_ROUTE)},
 )
 def get_candles(
     symbol: Annotated[Symbol, Path()],
@@ -142,7 +142,7 @@ def get_candles(
     "/v1/ticker/<symbol>",
     summary="Rolling 24 h statistics",
     tags=["market data"],
-    responses={**ok(200, TickerResponse, "the ticker"), **PUBLIC_ERRORS},
+    responses={**ok(200, TickerResponse, "the ticker"), **errors(PUBLIC_ERRORS, _404=NO_SUCH_ROUTE)},
 )
 def get_ticker(symbol: Annotated[Symbol, Path()]) -> Response[str]:
     instrument = wiring.instruments().get(symbol)
@@ -175,7 +175,13 @@ def get_ticker(symbol: Annotated[Symbol, Path()]) -> Response[str]:
     "/v1/openapi.json",
     summary="This API's OpenAPI document",
     tags=["meta"],
-    responses={200: {"description": "OpenAPI 3 document"}},
+    responses={
+        200: {
+            "description": "OpenAPI 3 document",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        **META_ERRORS,
+    },
 )
 def get_openapi() -> Response[str]:
     from trading.api.openapi import openapi_document  # noqa: PLC0415 - the document imports every router

@@ -10,7 +10,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from trading.api import wiring
 from trading.api.models import OrderResponse, PlaceOrderRequest
-from trading.api.routes.common import SIGNED_ERRORS, errors, json_response, ok, order_response, principal
+from trading.api.routes.common import (
+    SIGNED_ERRORS,
+    UNSUPPORTED_MEDIA,
+    errors,
+    json_response,
+    ok,
+    order_response,
+    principal,
+)
 from trading.auth import Scope
 from trading.services.orders import OrderTicket
 
@@ -28,6 +36,7 @@ router = Router()  # type: ignore[no-untyped-call]
         **errors(
             SIGNED_ERRORS,
             _409="IDEMPOTENCY_CONFLICT, DUPLICATE_ORDER_ID",
+            _415=UNSUPPORTED_MEDIA,
             _422="INSUFFICIENT_FUNDS, INSTRUMENT_HALTED",
         ),
     },
