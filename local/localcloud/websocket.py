@@ -9,7 +9,9 @@ One Starlette app (served by uvicorn, whose WebSocket protocol is the ``websocke
   (either side) invokes ``$disconnect``. Messages of one connection are handled in order.
 * ``POST/GET/DELETE /<stage>/@connections/{id}`` (also without the stage): what boto3's
   ``apigatewaymanagementapi`` calls with ``endpoint_url=WS_MANAGEMENT_ENDPOINT``. Unknown or closed
-  connections answer ``410 GoneException``.
+  connections answer ``410 GoneException``. As in AWS (IAM auth), a request must carry an AWS
+  SigV4 ``Authorization`` header, else ``403 ForbiddenException``; for the access keys the runtime
+  hands its functions (``credentials``) the signature itself is verified too (``403`` on mismatch).
 Route responses (``RouteResponseSelectionExpression``) are not emulated: the template declares none.
 """
 
@@ -19,12 +21,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -57,6 +64,53 @@ def _gone(connection_id: str) -> Response:
     )
 
 
+_SIGV4 = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<date>[0-9]{8})/(?P<region>[^/,\s]+)/"
+    r"(?P<service>[^/,\s]+)/aws4_request, ?SignedHeaders=(?P<headers>[a-z0-9;._-]+), ?"
+    r"Signature=(?P<signature>[0-9a-f]{64})"
+)
+_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+
+
+def _forbidden(message: str) -> Response:
+    return JSONResponse(
+        {"message": message}, status_code=403, headers={"x-amzn-ErrorType": "ForbiddenException"}
+    )
+
+
+def sigv4_problem(  # noqa: PLR0911 - one answer per way a signature can be wrong
+    method: str, url: str, headers: Mapping[str, str], body: bytes, credentials: Mapping[str, str]
+) -> str | None:
+    """Why a management request is not SigV4-signed (None: it is).
+
+    The ``Authorization`` header must be AWS4-HMAC-SHA256 with credential scope, signed headers and
+    signature. When the access key is one of ``credentials`` (key id -> secret) the signature is
+    recomputed with botocore over the request as received and must match.
+    """
+    authorization = headers.get("authorization")
+    if not authorization:
+        return "Missing Authentication Token"
+    found = _SIGV4.fullmatch(authorization.strip())
+    if found is None:
+        return "Authorization header requires AWS4-HMAC-SHA256 Credential, SignedHeaders and Signature"
+    signed = found["headers"].split(";")
+    if "host" not in signed or "x-amz-date" not in signed:
+        return "Authorization header requires 'host' and 'x-amz-date' among the SignedHeaders"
+    amz_date = headers.get("x-amz-date", "")
+    if _AMZ_DATE.fullmatch(amz_date) is None or amz_date[:8] != found["date"]:
+        return "X-Amz-Date is missing or does not match the credential scope"
+    secret = credentials.get(found["key"])
+    if secret is None:
+        return None  # an access key this runtime does not know: the format is all it can check
+    request = AWSRequest(method=method, url=url, data=body, headers={h: headers.get(h, "") for h in signed})
+    request.context["timestamp"] = amz_date
+    auth = SigV4Auth(Credentials(found["key"], secret), found["service"], found["region"])
+    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+    if expected != found["signature"]:
+        return "The request signature we calculated does not match the signature you provided"
+    return None
+
+
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
@@ -69,6 +123,8 @@ class WebSocketGateway:
         route_selection: str = "$request.body.action",
         stage: str = "ws",
         api_id: str = "local-ws",
+        *,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         self.runner = runner
         self.routes = routes
@@ -76,6 +132,8 @@ class WebSocketGateway:
         self.stage = stage
         self.api_id = api_id
         self.connections: dict[str, Connection] = {}
+        # Access key id -> secret of the credentials the runtime gives its functions
+        self.credentials = dict(credentials if credentials is not None else _runtime_credentials())
 
     def app(self) -> Starlette:
         manage = ["POST", "GET", "DELETE"]
@@ -227,6 +285,14 @@ class WebSocketGateway:
 
     # -- @connections ----------------------------------------------------------------------------
     async def manage(self, request: Request) -> Response:
+        data = await request.body()
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string") or b""
+        url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw_path.decode('latin-1')}"
+        url += f"?{query.decode('latin-1')}" if query else ""
+        problem = sigv4_problem(request.method, url, request.headers, data, self.credentials)
+        if problem is not None:
+            return _forbidden(problem)
         connection_id = request.path_params["connection_id"]
         connection = self.connections.get(connection_id)
         if connection is None:
@@ -245,7 +311,6 @@ class WebSocketGateway:
                 await connection.websocket.close(code=1000)
             await self._disconnect(connection, 1000, "Closed by @connections DELETE")
             return Response(status_code=204)
-        data = await request.body()
         try:
             async with connection.send_lock:
                 await connection.websocket.send_text(data.decode(errors="replace"))
@@ -253,3 +318,9 @@ class WebSocketGateway:
             self.connections.pop(connection_id, None)
             return _gone(connection_id)
         return Response(status_code=200)
+
+
+def _runtime_credentials() -> dict[str, str]:
+    from localcloud.moto_cloud import AWS_ENV  # noqa: PLC0415 - keep this module free of moto at import
+
+    return {AWS_ENV["AWS_ACCESS_KEY_ID"]: AWS_ENV["AWS_SECRET_ACCESS_KEY"]}
