@@ -25,6 +25,7 @@ import contextlib
 import json
 import select
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
@@ -93,6 +94,7 @@ class PoolStats:
     borrows: int
     waits: int  # borrows that found every connection in use and had to wait
     timeouts: int  # waits that ended in PoolTimeout
+    longest_wait_ms: int  # the longest a borrower has waited for a connection
     opened: int
     discarded: int  # closed, lost or broken connections thrown away
 
@@ -157,6 +159,7 @@ class ConnectionPool:
         self._closed = False
         self._peak_size = self._borrows = self._waits = self._timeouts = 0
         self._opened = self._discarded = 0
+        self._longest_wait_s = 0.0
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -181,6 +184,7 @@ class ConnectionPool:
                 borrows=self._borrows,
                 waits=self._waits,
                 timeouts=self._timeouts,
+                longest_wait_ms=int(self._longest_wait_s * 1000),
                 opened=self._opened,
                 discarded=self._discarded,
             )
@@ -227,15 +231,17 @@ class ConnectionPool:
 
     def _wait(self, waiter: _Waiter) -> Connection | None:
         """The connection handed to the waiter, or None when it was given a slot to open one."""
-        if not waiter.event.wait(self.timeout_s):
-            with self._lock:
-                if not waiter.event.is_set():
-                    self._waiters.remove(waiter)
-                    self._timeouts += 1
-                    raise PoolTimeout(
-                        f"no {self.name} database connection free within {self.timeout_s:g} s "
-                        f"(all {self.max_size} in use)"
-                    )
+        started = time.monotonic()
+        served = waiter.event.wait(self.timeout_s)
+        with self._lock:
+            self._longest_wait_s = max(self._longest_wait_s, time.monotonic() - started)
+            if not served and not waiter.event.is_set():
+                self._waiters.remove(waiter)
+                self._timeouts += 1
+                raise PoolTimeout(
+                    f"no {self.name} database connection free within {self.timeout_s:g} s "
+                    f"(all {self.max_size} in use)"
+                )
         if waiter.conn is None and not waiter.slot:
             raise PoolClosed(f"database pool {self.name} is closed")
         return waiter.conn
