@@ -10,6 +10,8 @@ const TRADES_SHOWN = 50;
 const POLL_MS = 3000;
 const PING_MS = 240000;
 const LIVE_STATUSES = new Set(["PENDING", "OPEN", "PARTIALLY_FILLED"]);
+const OPEN_PAGE_SIZE = 100;
+const OPEN_PAGES = 10; // at most 1000 open orders shown
 
 const encoder = new TextEncoder();
 const $ = (id) => document.getElementById(id);
@@ -448,15 +450,36 @@ async function refreshAccount() {
     return;
   }
   try {
-    const [balances, orders] = await Promise.all([
+    const [balances, open] = await Promise.all([
       api("GET", "/v1/balances", { signed: true }),
-      api("GET", "/v1/orders", { params: { limit: 100 }, signed: true }),
+      openOrders(),
     ]);
     renderBalances(balances.balances);
-    renderOrders(orders.orders.filter((order) => LIVE_STATUSES.has(order.status)));
+    renderOrders(open.orders, open.more);
   } catch (error) {
     showError(error, "account");
   }
+}
+
+// Every open order of the account: GET /v1/orders?open=true reads them from the server's index of
+// live orders (PENDING/OPEN/PARTIALLY_FILLED), 100 a page, however many newer finished orders there
+// are. At most OPEN_PAGES pages are read per refresh; beyond that the table says there are more.
+async function openOrders() {
+  const orders = [];
+  let cursor = null;
+  for (let page = 0; page < OPEN_PAGES; page += 1) {
+    const params = { open: "true", limit: OPEN_PAGE_SIZE };
+    if (cursor !== null) {
+      params.cursor = cursor;
+    }
+    const answer = await api("GET", "/v1/orders", { params, signed: true });
+    orders.push(...answer.orders.filter((order) => LIVE_STATUSES.has(order.status)));
+    cursor = answer.next_cursor;
+    if (!cursor) {
+      return { orders, more: false };
+    }
+  }
+  return { orders, more: true };
 }
 
 function scheduleAccountRefresh(delayMs) {
@@ -478,7 +501,7 @@ function renderBalances(balances) {
   }
 }
 
-function renderOrders(orders) {
+function renderOrders(orders, more = false) {
   const tbody = $("open-orders");
   tbody.replaceChildren();
   for (const order of orders) {
@@ -502,6 +525,7 @@ function renderOrders(orders) {
     tbody.appendChild(row);
   }
   $("open-orders-empty").hidden = orders.length > 0;
+  $("open-orders-more").hidden = !more;
 }
 
 async function cancelOrder(orderId, button) {

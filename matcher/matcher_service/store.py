@@ -7,7 +7,9 @@ Item layout (docs/architecture.md, docs/matcher.md):
   its level's queue), ``updated_at``; ``commands`` is the string set of cancel/amend command ids
   applied to the order (the exactly-once marker of those commands; a new order's marker is its
   status leaving ``PENDING``). ``book_symbol`` exists only while the order rests: it keys the
-  sparse ``by-book`` index that recovery queries.
+  sparse ``by-book`` index that recovery queries. ``account_state`` (written with every status)
+  keys the per-account ``by-account-state`` index that ``GET /v1/orders`` reads
+  (``trading.domain.order_index``).
 * ``OrderBooks``: ``checkpoint`` (``seq``, ``resting`` = how many orders rest after that seq),
   ``level#<SIDE>#<price:020d>`` (``quantity``, ``seq``) and ``outbox#<first seq:020d>``
   (``events`` JSON, optional ``deferred`` JSON writes).
@@ -23,6 +25,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from trading.domain.enums import InstrumentStatus, OrderStatus, OrderType, Side, StpMode, TimeInForce
 from trading.domain.instruments import Instrument
+from trading.domain.order_index import ACCOUNT_STATE, account_state
 
 from matcher_service.model import RESTING, EventRecord, LevelWrite, OrderView, OrderWrite, Outcome
 
@@ -138,6 +141,8 @@ def _view_attributes(view: OrderView, now_iso: str) -> tuple[dict[str, Any], dic
         "remaining_quantity": _n(view.remaining),
         "seq": _n(view.seq),
         "updated_at": _s(now_iso),
+        # keys the per-account state index with the status (trading.domain.order_index)
+        ACCOUNT_STATE: _s(account_state(view.account_id, view.status)),
     }
     if view.price is not None:
         fields["price"] = _n(view.price)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import ROUND_CEILING, Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,6 +41,7 @@ CHROMIUM_ARGS = [
 WAIT_MS = 30_000
 ZERO_USD = "0.000000"
 LIVE = ("PENDING", "OPEN", "PARTIALLY_FILLED")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def _in_ci() -> bool:
@@ -539,3 +542,71 @@ def test_switching_the_symbol_follows_the_other_book_live(
     assert again.status_code == 201, again.text
     expect(level.locator("td.quantity")).to_have_text("0.200")
     expect(page.locator("#order-quantity-unit")).to_contain_text("ETH")
+
+
+def _place_paced(trader: Trader, **order: str) -> str:
+    """Place one order, waiting out a 429 (a key's steady rate is 10/s, burst 20)."""
+    while True:
+        placed = trader.client.place_order(**order)
+        if placed.status_code != 429:
+            assert placed.status_code == 201, placed.text
+            return str(decode(placed)["order_id"])
+        time.sleep(float(placed.headers.get("Retry-After", "1")))
+
+
+def test_an_order_older_than_a_hundred_newer_ones_is_listed_and_cancelled(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given two resting bids of mine, then 105 newer IOC buys that cannot fill and are cancelled
+    me = _trader(local_runtime, traders)
+    _resting(me, "BUY")
+    _resting(me, "BUY")
+    bids = [o["order_id"] for o in _live_orders_of(me)]
+    assert len(bids) == 2
+    iocs = [
+        _place_paced(
+            me, symbol=SYMBOL, side="BUY", type="LIMIT", price="1.00", quantity="1.0000", time_in_force="IOC"
+        )
+        for _ in range(105)
+    ]
+    wait_for(lambda: all(order_status_of(me, i) not in LIVE for i in iocs[-5:]), timeout_s=60)
+    wait_for(lambda: sorted(o["order_id"] for o in _live_orders_of(me)) == sorted(bids), timeout_s=60)
+    # (the newest 100 orders, the page the UI used to filter, hold neither bid)
+    newest = decode(me.client.list_orders(limit=100))["orders"]
+    assert len(newest) == 100 and not {o["order_id"] for o in newest} & set(bids)
+
+    # When the page has my key
+    _use_key(page, me.key_id, me.secret)
+    # Then both bids are listed as open orders, and nothing else
+    rows = page.locator("#open-orders tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#open-orders-empty")).to_be_hidden()
+    oldest = bids[-1]  # newest first: the last is the older bid
+    row = page.locator(f'#open-orders tr[data-order-id="{oldest}"]')
+    expect(row).to_have_count(1)
+
+    # And when the older one's Cancel is clicked, it is cancelled and leaves the table
+    row.locator("button.cancel").click()
+    expect(row).to_have_count(0)
+    expect(rows).to_have_count(1)
+    wait_for(lambda: order_status_of(me, oldest) == "CANCELED")
+    page.screenshot(path=str(SCREENSHOTS / "open-orders-after-105-iocs.png"), full_page=True)
+
+
+def order_status_of(trader: Trader, order_id: str) -> str:
+    return str(decode(trader.client.get_order(order_id))["status"])
+
+
+def _live_orders_of(trader: Trader) -> list[dict[str, Any]]:
+    """Every live order, from the server's open index (``open=true``), all pages."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"open": "true", "limit": 200, **({"cursor": cursor} if cursor else {})}
+        response = trader.client.list_orders(**params)
+        assert response.status_code == 200, response.text
+        body = decode(response)
+        found.extend(body["orders"])
+        cursor = body["next_cursor"]
+        if not cursor:
+            return found

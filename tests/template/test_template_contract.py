@@ -173,6 +173,7 @@ def test_table_extras_streams_ttl_and_indexes_match_the_contract(resources: dict
     assert gsi(orders) == {
         "by-account": ["account_id", "created_at"],
         "by-book": ["book_symbol", "priority_seq"],
+        "by-account-state": ["account_state", "created_at"],
     }
     projections = {i["IndexName"]: i["Projection"] for i in orders["GlobalSecondaryIndexes"]}
     assert projections["by-book"] == {"ProjectionType": "KEYS_ONLY"}  # recovery re-reads each item

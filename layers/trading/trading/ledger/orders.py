@@ -249,19 +249,33 @@ class DynamoOrdersLookup:
     def expire_pending(self, order_id: str) -> bool:
         from botocore.exceptions import ClientError  # noqa: PLC0415 - only the Lambda edge needs boto3
 
+        from trading.domain.order_index import ACCOUNT_STATE, account_state  # noqa: PLC0415
+
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        table = self._resource.Table(self._table_name)
+        # the account keys the status index: read it first (the write stays conditional on PENDING)
+        item = table.get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item")
+        if not item or item.get("status") != str(OrderStatus.PENDING):
+            return False
+        names = {"#s": "status"}
+        values = {
+            ":rejected": str(OrderStatus.REJECTED),
+            ":pending": str(OrderStatus.PENDING),
+            ":code": INTAKE_EXPIRED,
+            ":now": now,
+        }
+        sets = "SET #s = :rejected, reject_code = :code, updated_at = :now"
+        if item.get("account_id"):
+            names["#as"] = ACCOUNT_STATE
+            values[":as"] = account_state(str(item["account_id"]), OrderStatus.REJECTED)
+            sets += ", #as = :as"
         try:
-            self._resource.Table(self._table_name).update_item(
+            table.update_item(
                 Key={"order_id": order_id},
-                UpdateExpression="SET #s = :rejected, reject_code = :code, updated_at = :now",
+                UpdateExpression=sets,
                 ConditionExpression="#s = :pending",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":rejected": str(OrderStatus.REJECTED),
-                    ":pending": str(OrderStatus.PENDING),
-                    ":code": INTAKE_EXPIRED,
-                    ":now": now,
-                },
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

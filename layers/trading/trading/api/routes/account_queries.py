@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -43,7 +43,10 @@ router = Router()  # type: ignore[no-untyped-call]
     "/v1/orders/<order_id>",
     summary="Get one of your orders",
     tags=["account"],
-    responses={**ok(200, OrderResponse, "the order"), **errors(SIGNED_ERRORS, _404=f"UNKNOWN_ORDER; {NO_SUCH_ROUTE}")},
+    responses={
+        **ok(200, OrderResponse, "the order"),
+        **errors(SIGNED_ERRORS, _404=f"UNKNOWN_ORDER; {NO_SUCH_ROUTE}"),
+    },
 )
 def get_order(order_id: Annotated[OrderId, Path()]) -> Response[str]:
     caller = principal(router, Scope.READ)
@@ -62,12 +65,22 @@ def get_order(order_id: Annotated[OrderId, Path()]) -> Response[str]:
 def list_orders(
     symbol: Annotated[Symbol | None, Query()] = None,
     status: Annotated[OrderStatus | None, Query()] = None,
+    open_only: Annotated[Literal["true", "false"] | None, Query(alias="open")] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     limit: Annotated[QueryInt, Query(ge=1, le=200)] = 50,
 ) -> Response[str]:
+    """``open=true``: every order not terminal; ``status``: one status. Both read full pages from
+    the ``by-account-state`` index (docs/api.md)."""
     caller = principal(router, Scope.READ)
+    if open_only == "true" and status is not None:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "give open=true or status, not both")
     records, next_cursor = wiring.orders().list_by_account(
-        caller.account_id, symbol=symbol, statuses=[status] if status else None, limit=limit, cursor=cursor
+        caller.account_id,
+        symbol=symbol,
+        statuses=[status] if status else None,
+        open_only=open_only == "true",
+        limit=limit,
+        cursor=cursor,
     )
     instruments = {i.symbol: i for i in wiring.instruments().all()}
     page = OrdersPage(
