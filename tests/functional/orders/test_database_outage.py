@@ -12,7 +12,14 @@ from typing import Any
 import psycopg2
 import pytest
 from localcloud.postgres import free_port
-from order_stack import FakeLambdaContext, OrderStack, api_event, load_function, place_order_event, sample_event
+from order_stack import (
+    FakeLambdaContext,
+    OrderStack,
+    api_event,
+    load_function,
+    place_order_event,
+    sample_event,
+)
 from trading.adapters import database
 from trading.api import wiring
 
@@ -35,7 +42,10 @@ def place_order(order_stack: OrderStack) -> Any:
 
 def balances_event() -> dict[str, Any]:
     return api_event(
-        sample_event("account_queries", "balances"), method="GET", path="/v1/balances", resource="/v1/balances"
+        sample_event("account_queries", "balances"),
+        method="GET",
+        path="/v1/balances",
+        resource="/v1/balances",
     )
 
 

@@ -64,7 +64,10 @@ def _service_with_own_connection(dsn: str, connections: list[Any], lock: threadi
         return local.conn
 
     return OrderService(
-        instruments=wiring.instruments(), orders=wiring.orders(), queue=wiring.queue(), holds=PgHolds(lambda: lend(connect()))
+        instruments=wiring.instruments(),
+        orders=wiring.orders(),
+        queue=wiring.queue(),
+        holds=PgHolds(lambda: lend(connect())),
     )
 
 
@@ -206,7 +209,9 @@ def test_a_retry_after_a_crash_between_hold_and_enqueue_resumes_the_same_order(
         def send(self, command: dict[str, Any], dedup_id: str) -> None:
             raise _CrashError
 
-    crashing = OrderService(wiring.instruments(), wiring.orders(), _CrashingQueue(), PgHolds(lambda: lend(conn)))
+    crashing = OrderService(
+        wiring.instruments(), wiring.orders(), _CrashingQueue(), PgHolds(lambda: lend(conn))
+    )
     ticket = OrderTicket("BTC-USD", Side.BUY, OrderType.LIMIT, "30000.00", "0.0100", client_order_id="crash")
     with pytest.raises(DomainError):  # a failed send undoes nothing, just like a crash
         crashing.place_order("alice", ticket)
