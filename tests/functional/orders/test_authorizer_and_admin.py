@@ -15,6 +15,7 @@ from trading.auth import canonical_path, signed_headers
 @pytest.fixture
 def alice_key(order_stack: OrderStack) -> tuple[str, str]:
     admin = load_function("admin")
+    admin.handler({"action": "create_account", "account_id": "alice"}, FakeLambdaContext())  # keys need one
     answer = admin.handler(
         {"action": "create_key", "account_id": "alice", "scopes": ["read"]}, FakeLambdaContext()
     )

@@ -81,6 +81,12 @@ def withdraw(conn: Connection, transfer_id: str, account_id: str, asset: str, am
     )
 
 
+def account_exists(conn: Connection, account_id: str) -> bool:
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM accounts WHERE account_id = %s AND kind = 'USER'", (account_id,))
+        return cur.fetchone() is not None
+
+
 def create_key(
     keys: ApiKeysTable, account_id: str, scopes: Iterable[Scope], usage_plan_id: str | None = None
 ) -> NewApiKey:
@@ -88,12 +94,29 @@ def create_key(
 
     The REST API requires an API Gateway key (``ApiKeySourceType: HEADER``, usage plans for
     throttling and quotas) in the same ``X-API-Key`` header, so the key id doubles as its value.
+    The caller checks that the account exists (:func:`account_exists`); a key needs a scope.
     """
+    scopes = frozenset(scopes)
+    if not scopes:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "a key needs at least one scope (trade, read)")
     new = generate_key(account_id, scopes)
     keys.put(new.record)
     if usage_plan_id:
         register_usage_plan_key(new.record.key_id, account_id, usage_plan_id)
     return new
+
+
+def revoke_key(keys: ApiKeysTable, key_id: str) -> dict[str, Any]:
+    """Revoke a key: the authorizer refuses it within its key cache TTL (60 s, ADR 0003)."""
+    revoked = keys.revoke(key_id)
+    if revoked is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no API key {key_id!r}")
+    return revoked
+
+
+def list_keys(keys: ApiKeysTable, account_id: str) -> list[dict[str, Any]]:
+    """The account's keys without secrets or hashes."""
+    return keys.list_for_account(account_id)
 
 
 def register_usage_plan_key(key_id: str, account_id: str, usage_plan_id: str) -> None:

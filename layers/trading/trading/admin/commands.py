@@ -16,6 +16,7 @@ from trading.adapters.api_keys import ApiKeysTable
 from trading.adapters.database import Borrow, Connection
 from trading.adapters.instruments_table import InstrumentsTable
 from trading.auth import Scope
+from trading.domain.errors import DomainError, ErrorCode
 from trading.domain.instruments import Instrument, demo_instruments
 from trading.settings import AdminSettings, ApiKeysTableSettings, InstrumentsTableSettings
 
@@ -40,7 +41,19 @@ class Transfer(_Command):
 class CreateKey(_Command):
     action: Literal["create_key"] = "create_key"
     account_id: str
-    scopes: list[Scope] = Field(default_factory=lambda: [Scope.TRADE, Scope.READ])
+    scopes: Annotated[list[Scope], Field(min_length=1)] = Field(
+        default_factory=lambda: [Scope.TRADE, Scope.READ]
+    )
+
+
+class RevokeKey(_Command):
+    action: Literal["revoke_key"] = "revoke_key"
+    key_id: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class ListKeys(_Command):
+    action: Literal["list_keys"] = "list_keys"
+    account_id: str
 
 
 class PutInstruments(_Command):
@@ -58,7 +71,7 @@ class SeedDemo(_Command):
 
 
 AdminCommand = Annotated[
-    CreateAccount | Transfer | CreateKey | PutInstruments | SetStatus | SeedDemo,
+    CreateAccount | Transfer | CreateKey | RevokeKey | ListKeys | PutInstruments | SetStatus | SeedDemo,
     Field(discriminator="action"),
 ]
 COMMAND: TypeAdapter[Any] = TypeAdapter(AdminCommand)
@@ -103,6 +116,9 @@ def execute(command: Any, env: AdminEnv) -> dict[str, Any]:  # noqa: PLR0911 - o
                 )
             return {"transfer_id": command.transfer_id, "atoms": atoms}
         case CreateKey():
+            with env.conn() as conn:
+                if not admin.account_exists(conn, command.account_id):
+                    raise DomainError(ErrorCode.NOT_FOUND, f"no account {command.account_id!r}")
             new = admin.create_key(env.keys, command.account_id, command.scopes, env.usage_plan_id)
             return {
                 "key_id": new.record.key_id,
@@ -110,6 +126,10 @@ def execute(command: Any, env: AdminEnv) -> dict[str, Any]:  # noqa: PLR0911 - o
                 "account_id": new.record.account_id,
                 "scopes": sorted(new.record.scopes),
             }
+        case RevokeKey():
+            return admin.revoke_key(env.keys, command.key_id)
+        case ListKeys():
+            return {"account_id": command.account_id, "keys": admin.list_keys(env.keys, command.account_id)}
         case PutInstruments():
             symbols = admin.put_instruments(env.instruments, command.instruments or demo_instruments())
             return {"symbols": symbols}

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trading import strict_json
 from trading.api.errors import install
@@ -24,7 +26,7 @@ from trading.domain.errors import HTTP_STATUS, DomainError, ErrorCode
 JSON_MEDIA_TYPE = "application/json"
 
 
-def _header(event: dict[str, Any], name: str) -> str | None:
+def _header(event: Mapping[str, Any], name: str) -> str | None:
     for key, value in (event.get("headers") or {}).items():
         if str(key).lower() == name:
             return str(value)
@@ -42,7 +44,7 @@ def _media_type(content_type: str) -> tuple[str, str]:
     return media_type.strip().lower(), charset
 
 
-def check_body(event: dict[str, Any]) -> None:
+def check_body(event: Mapping[str, Any]) -> None:
     """Raise ``DomainError`` (415 / 400) unless the body is absent or strict JSON sent as such."""
     body = event.get("body")
     if not body:
@@ -70,7 +72,7 @@ def check_body(event: dict[str, Any]) -> None:
 
 
 class TradingResolver(APIGatewayRestResolver):
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             check_body(event)
         except DomainError as exc:
