@@ -35,7 +35,7 @@ from starlette.types import ASGIApp
 from trading.adapters.database import stats as database_stats
 from trading.db.migrate import apply_migrations
 
-from localcloud import moto_cloud, template
+from localcloud import descriptor, moto_cloud, template
 from localcloud.app_model import AppModel
 from localcloud.lambdas import FunctionSpec, LambdaRunner
 from localcloud.matcher import MatcherSupervisor
@@ -250,6 +250,7 @@ class LocalRuntime:
             self._step(step)
         matcher.join()
         self._step(self._save_state)
+        descriptor.remove(self.data_dir)
         _log.info("database pools at stop: %s", self.db_pool_stats())
         if self.runner is not None:
             moto_cloud.unregister_runner(self.runner)
@@ -289,7 +290,26 @@ class LocalRuntime:
             self.seeded = seed_demo(self.runner)
         if self.run_matcher:
             self._start_matcher(self._translated)
+        self._write_descriptor()
         _log.info("local cloud up in %.1f s", time.monotonic() - started)
+
+    def _write_descriptor(self) -> None:
+        """``<data dir>/runtime.json``: what ``python -m trading.admin`` needs to find this runtime."""
+        urls = self.urls
+        admin_fn = "AdminFunction"
+        descriptor.write(
+            self.data_dir,
+            urls={"rest": urls.rest, "ws": urls.ws, "ui": urls.ui, "endpoint": urls.endpoint},
+            region=self.region,
+            stack_name=self.stack_name,
+            dsn=self.db.dsn() if self.db is not None else None,
+            tables=self._resources("AWS::DynamoDB::Table"),
+            queues=self._resources("AWS::SQS::Queue"),
+            admin_env=self.function_env(admin_fn) if admin_fn in self.functions else {},
+            demo_keys=[
+                {"account_id": k.account_id, "key_id": k.key_id, "secret": k.secret} for k in self.seeded
+            ],
+        )
 
     def _start_cloud(self) -> None:
         self.moto.start()
@@ -301,6 +321,7 @@ class LocalRuntime:
             self.template_path.parent,
             replacements={**LOCAL_REPLACEMENTS, "DbSecret": secret_arn, "WebSocketApi": "local-ws"},
         )
+        descriptor.pin_table_names(rehearsal, self.stack_name)  # the same names on every start
         result = template.deploy_to_moto(
             self.moto.endpoint, self.stack_name, rehearsal, self.parameters, region=self.region
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from botocore.exceptions import ClientError
+
 from trading.adapters import aws
 from trading.adapters.dynamo import plain
 from trading.domain.enums import InstrumentStatus
@@ -48,11 +50,17 @@ class InstrumentsTable:
         self._loaded_at = -1e18
 
     def set_status(self, symbol: str, status: InstrumentStatus) -> None:
-        self._table.update_item(
-            Key={"symbol": symbol},
-            UpdateExpression="SET #s = :s",
-            ConditionExpression="attribute_exists(symbol)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": str(status)},
-        )
+        """Halt or resume a listed symbol; ``UNKNOWN_SYMBOL`` for one that is not listed."""
+        try:
+            self._table.update_item(
+                Key={"symbol": symbol},
+                UpdateExpression="SET #s = :s",
+                ConditionExpression="attribute_exists(symbol)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": str(status)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise DomainError(ErrorCode.UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}") from exc
+            raise
         self._loaded_at = -1e18
