@@ -116,5 +116,55 @@ validate: $(TOOLS_STAMP)
 build: $(TOOLS_STAMP)
 	$(SAM) build
 
-deploy: build
-	$(SAM) deploy --config-env $(ENV)
+# First deploy of an environment: `make baseline` (once per account/region, optional parts),
+# `make bootstrap ENV=...` (ECR repository), then `make deploy ENV=...` (docs/deploy.md).
+# deploy builds and pushes the matcher image and passes its digest (never a tag) with samconfig's
+# parameter overrides: the task definition then changes with every new image.
+DEPLOY_REGION ?= us-east-1
+BASELINE_PARAMS ?= CreateApiGatewayAccountRole=true CreateGuardDutyDetector=false CreateCloudTrail=false
+deploy: build image
+	@repo=$$(aws cloudformation describe-stacks --region $(DEPLOY_REGION) --stack-name trading-$(ENV)-bootstrap \
+		--query "Stacks[0].Outputs[?OutputKey=='MatcherRepositoryUri'].OutputValue" --output text) && \
+	uri=$$(AWS_REGION=$(DEPLOY_REGION) scripts/image.sh push "$$repo") && \
+	overrides=$$($(PYTHON) scripts/deploy_params.py $(ENV) "MatcherImageUri=$$uri") && \
+	echo "deploying trading-$(ENV) with $$uri" && \
+	$(SAM) deploy --config-env $(ENV) --parameter-overrides $$overrides
+
+.PHONY: baseline bootstrap preflight
+baseline:
+	aws cloudformation deploy --region $(DEPLOY_REGION) --template-file baseline.yaml \
+		--stack-name trading-baseline --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+		--parameter-overrides $(BASELINE_PARAMS)
+
+bootstrap:
+	aws cloudformation deploy --region $(DEPLOY_REGION) --template-file bootstrap.yaml \
+		--stack-name trading-$(ENV)-bootstrap --no-fail-on-empty-changeset
+
+# Read-only checks of the target account before a first deploy (scripts/preflight.py).
+preflight: setup
+	$(BIN)/python scripts/preflight.py --region $(DEPLOY_REGION)
+
+# --- matcher image (scripts/image.sh): Docker where a daemon answers, else Debian's buildah on a
+# base of Debian packages (mmdebstrap). Like `browser`, the tools are installed with apt-get as
+# root or under CI (a failed install fails then); elsewhere only a notice.
+IMAGE ?= trading-matcher:$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+.PHONY: image-tools image image-test
+image-tools:
+	@if ! { command -v docker >/dev/null && docker info >/dev/null 2>&1; } \
+		&& ! { command -v buildah >/dev/null && command -v mmdebstrap >/dev/null; }; then \
+		if command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || [ -n "$$CI" ]; }; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah mmdebstrap >/dev/null; \
+		elif [ -n "$$CI" ]; then \
+			echo "no Docker daemon and buildah cannot be installed here (no apt-get)" >&2; exit 1; \
+		else \
+			echo "no Docker daemon and no buildah: the image tests will be skipped (Debian: apt-get install buildah mmdebstrap)"; \
+		fi; \
+	fi
+
+image: image-tools
+	IMAGE=$(IMAGE) scripts/image.sh build
+
+# The image built here and run (`buildah run`) against the local runtime: /health answers 200 and
+# an order placed through the REST API matches (tests/image; several minutes, not in `make test`).
+image-test: setup image-tools
+	RUN_IMAGE_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider -q tests/image/test_matcher_image.py

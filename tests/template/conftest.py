@@ -10,7 +10,9 @@ from localcloud.template import load_template, translate_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
-TEST_PARAMETERS = {"MatcherImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/trading-matcher:test"}
+TEST_PARAMETERS = {
+    "MatcherImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/trading-matcher@sha256:" + "ab" * 32
+}
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ Each test here failed on the template before the fix it guards.
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +248,33 @@ def test_the_schema_is_migrated_at_deploy_before_any_database_function(
     assert len(db_functions) == 11
     for logical_id in db_functions:
         assert "DbSchema" in depends(logical_id), logical_id
+
+
+def test_the_matcher_image_is_deployed_by_digest_from_the_bootstrap_repository(
+    sam_template: dict[str, Any],
+) -> None:
+    # Given the image parameter, samconfig and the bootstrap template
+    parameter = sam_template["Parameters"]["MatcherImageUri"]
+    samconfig = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    listed = [
+        item.split("=", 1)
+        for env in ("dev", "prod")
+        for item in samconfig[env]["deploy"]["parameters"]["parameter_overrides"]
+    ]
+    bootstrap = load_template(REPO_ROOT / "bootstrap.yaml")
+    pattern = re.compile(parameter["AllowedPattern"])
+
+    # When checking what the parameter accepts
+    digest = "123456789012.dkr.ecr.us-east-1.amazonaws.com/r@sha256:" + "a1" * 32
+
+    # Then only an immutable digest passes (a tag would never roll out a new image), samconfig names
+    # no image (make deploy passes the pushed digest), and the repository never moves a tag
+    assert pattern.fullmatch(digest)
+    assert not pattern.fullmatch("123456789012.dkr.ecr.us-east-1.amazonaws.com/r:latest")
+    assert [value for key, value in listed if key == "MatcherImageUri" or ":latest" in value] == []
+    (repository,) = [r for r in bootstrap["Resources"].values() if r["Type"] == "AWS::ECR::Repository"]
+    assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+    assert "RepositoryName" not in repository["Properties"]
+    assert bootstrap["Outputs"]["MatcherRepositoryUri"]["Value"] == {
+        "Fn::GetAtt": ["MatcherRepository", "RepositoryUri"]
+    }

@@ -1,4 +1,4 @@
-"""cfn-lint on template.yaml and baseline.yaml: zero errors and zero warnings.
+"""cfn-lint on template.yaml, baseline.yaml and bootstrap.yaml: zero errors and zero warnings.
 
 No rule is ignored (there is no .cfnlintrc); informational findings (I-rules) are not failures.
 """
@@ -15,7 +15,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("template", ["template.yaml", "baseline.yaml"])
+@pytest.mark.parametrize("template", ["template.yaml", "baseline.yaml", "bootstrap.yaml"])
 def test_cfn_lint_reports_no_errors_and_no_warnings(template: str) -> None:
     # Given the template and the regions it is meant for (us-east-1 hosts the CLOUDFRONT-scope WAF)
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
