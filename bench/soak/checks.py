@@ -212,6 +212,10 @@ def sequence_gap_free(s: Snapshot) -> Check:
         seen = by_symbol[str(detail["symbol"])].setdefault(int(detail["seq"]), detail)
         if seen != detail:
             bad.append(f"{detail['symbol']}#{detail['seq']}: two different events")
+    bad += [
+        f"{symbol}: events published but no checkpoint"
+        for symbol in sorted(set(by_symbol) - set(s.checkpoints))
+    ]
     for symbol, checkpoint in sorted(s.checkpoints.items()):
         seqs = set(by_symbol[symbol])
         missing = sorted(set(range(1, checkpoint + 1)) - seqs)

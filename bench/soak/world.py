@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import httpx
 import psycopg2
 from localcloud.runtime import LocalRuntime
 from trading.client import TradingClient
@@ -49,7 +50,7 @@ class World:
 
     def client_for(self, trader: Trader) -> TradingClient:
         """A second client on the same key (concurrent duplicates come from two connections)."""
-        return TradingClient(self.runtime.urls.rest, trader.key_id, trader.secret, timeout=60.0)
+        return new_client(self.runtime.urls.rest, trader.key_id, trader.secret)
 
     # -- the runtime's stores (the same names the functions and the matcher use) ----------------
     def env(self, name: str) -> str:
@@ -98,6 +99,17 @@ class World:
 ASSET_DECIMALS = {"USD": 6, "BTC": 8, "ETH": 8}
 
 
+# The server closes an idle keep-alive connection after 5 s (uvicorn's default): a client that
+# reuses one at that moment gets "connection reset" on a POST it cannot safely resend. Dropping
+# idle connections sooner on the client side avoids that race (it is the client's to avoid).
+KEEPALIVE_EXPIRY_S = 1.0
+
+
+def new_client(url: str, key_id: str, secret: str) -> TradingClient:
+    transport = httpx.HTTPTransport(limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S))
+    return TradingClient(url, key_id, secret, timeout=60.0, transport=transport)
+
+
 def build_world(runtime: LocalRuntime, seed: int, accounts: int) -> World:
     """Create ``accounts`` funded accounts with trade+read keys through the admin function."""
     world = World(runtime, [], {i.symbol: i for i in demo_instruments()})
@@ -117,6 +129,6 @@ def build_world(runtime: LocalRuntime, seed: int, accounts: int) -> World:
             )
             world.deposits[asset] = world.deposits.get(asset, 0) + parse_units(amount, ASSET_DECIMALS[asset])
         key = runtime.admin({"action": "create_key", "account_id": account_id, "scopes": ["trade", "read"]})
-        client = TradingClient(runtime.urls.rest, key["key_id"], key["secret"], timeout=60.0)
+        client = new_client(runtime.urls.rest, key["key_id"], key["secret"])
         world.traders.append(Trader(account_id, key["key_id"], key["secret"], client))
     return world
