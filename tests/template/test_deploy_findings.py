@@ -242,6 +242,23 @@ def test_the_schema_is_migrated_at_deploy_before_any_database_function(
     assert schema["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
     assert schema["Properties"]["Layer"] == {"Ref": "TradingLayer"}
     assert "DbProxyTargetGroup" in schema["DependsOn"]
+    # ... and the network the function answers through exists before it and after it (a custom
+    # resource whose answer cannot leave the VPC keeps CloudFormation waiting for an hour)
+    private_routes = {
+        lid
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::EC2::Route" and "Private" in json.dumps(r["Properties"]["RouteTableId"])
+    }
+    associations = {
+        lid
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::EC2::SubnetRouteTableAssociation"
+        and r["Properties"]["SubnetId"] in migrate["VpcConfig"]["SubnetIds"]
+    }
+    assert len(private_routes) == 2 and len(associations) == 2
+    assert private_routes | associations | {"S3GatewayEndpoint", "SecretsManagerInterfaceEndpoint"} <= set(
+        schema["DependsOn"]
+    )
     assert migrate["CodeUri"] == "functions/migrate/"
     assert migrate["VpcConfig"]["SubnetIds"] == [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}]
     assert (REPO_ROOT / "functions" / "migrate" / "app.py").is_file()
