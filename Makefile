@@ -31,8 +31,10 @@ $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
 
 setup: $(STAMP) $(NATIVE_STAMP)
 
+# Options of `python -m localcloud run` through RUN_ARGS, e.g. raised rate limits or the function logs:
+#   make run RUN_ARGS="--parameter StandardTierRateLimit=100 --parameter StandardTierBurstLimit=200"
 run: setup
-	$(BIN)/python -m localcloud run
+	$(BIN)/python -m localcloud run $(RUN_ARGS)
 
 # Two pytest runs: tests that start the local runtime in-process (tests/local, tests/e2e) patch
 # moto and trading's process-wide caches, so they never share a process with the other tests.
