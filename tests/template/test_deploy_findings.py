@@ -295,3 +295,11 @@ def test_the_matcher_image_is_deployed_by_digest_from_the_bootstrap_repository(
     assert bootstrap["Outputs"]["MatcherRepositoryUri"]["Value"] == {
         "Fn::GetAtt": ["MatcherRepository", "RepositoryUri"]
     }
+
+
+def test_the_matcher_service_starts_after_its_subnets_can_reach_ecr(resources: dict[str, Any]) -> None:
+    # Given the matcher service in the private subnets
+    depends = resources["MatcherService"]["DependsOn"]
+
+    # Then it is created after the private default routes (the image pull goes through NAT)
+    assert {"PrivateDefaultRouteA", "PrivateDefaultRouteB", "MatcherHealthListenerRule"} <= set(depends)
