@@ -45,6 +45,14 @@ test: setup lint typecheck browser
 	$(PYTEST) --basetemp=$(CURDIR)/.pytest-tmp/unit tests --ignore=tests/local --ignore=tests/e2e
 	$(PYTEST) --basetemp=$(CURDIR)/.pytest-tmp/runtime tests/local tests/e2e
 
+# Schemathesis against the OpenAPI document a local runtime serves: every operation, 50 examples
+# each, fixed seed, signed at the transport; `make test` runs the same suite with 5 examples.
+.PHONY: fuzz
+fuzz: setup
+	@mkdir -p .pytest-tmp
+	FUZZ_EXAMPLES=50 $(BIN)/python -m pytest -p no:cacheprovider --basetemp=$(CURDIR)/.pytest-tmp/fuzz \
+		-rA tests/e2e/test_fuzz.py
+
 # Headless Chromium for the web UI tests (tests/e2e/test_web_ui.py; never `playwright install`).
 # Installed with apt-get as root or under CI (a failed install fails then); elsewhere only a notice.
 .PHONY: browser
