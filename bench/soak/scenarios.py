@@ -244,6 +244,13 @@ def partial_fill_then_amend(w: Worker) -> None:
     taken = w.rng.randint(quantity // 4, quantity * 3 // 4)
     other = "SELL" if side == "BUY" else "BUY"
     place_valid(w, taker, "partial_taker", _limit(w, symbol, other, price, taken, time_in_force="IOC"))
+    if w.rng.random() < 0.3:
+        # Racing the fill: intake's Orders item may not show it yet, the matcher's hold must decide.
+        with w.recorder.lock:
+            w.recorder.amends_racing_fills += 1
+        up = instrument.format_price(price + STEP[symbol]) if side == "BUY" and w.rng.random() < 0.5 else None
+        amend(w, maker, order_id, up, instrument.format_quantity(quantity))
+        return
     order: dict[str, Any] = {}
     for _ in range(PARTIAL_POLLS):
         order = get_order(w, maker, order_id)

@@ -43,6 +43,7 @@ def build(
         "trades": len(snapshot.trades),
         "events": len(snapshot.events),
         "amends_after_partial_fill": recorder.amends_after_partial_fill,
+        "amends_racing_fills": recorder.amends_racing_fills,
         "scenarios": dict(sorted(recorder.scenarios.items())),
         "answers": dict(sorted(recorder.answers.items())),
         "faults": faults,

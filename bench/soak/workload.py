@@ -45,6 +45,7 @@ class Recorder:
     expectations: Counter[str] = field(default_factory=Counter)  # "<what> ok|failed"
     unexpected: list[str] = field(default_factory=list)
     amends_after_partial_fill: int = 0
+    amends_racing_fills: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def begin(self, scenario: str) -> bool:
