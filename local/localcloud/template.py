@@ -15,8 +15,9 @@ Public functions (all pure except ``deploy_to_moto``):
 
 ``rehearsal_template(translated: Mapping[str, Any], code_root: str | Path, *, replacements=None) -> dict``
     Makes a translated template creatable by moto's CloudFormation: keeps only resource types in
-    ``MOTO_TYPES``; every other resource is skipped with ONE log line per resource type (logger
-    ``localcloud.template``) and recorded under ``Metadata.LocalCloud.Skipped`` (logical id -> type).
+    ``MOTO_TYPES``; every other resource is skipped with one summary line at INFO and one DEBUG
+    line per resource type (logger ``localcloud.template``) and recorded under
+    ``Metadata.LocalCloud.Skipped`` (logical id -> type).
     References to skipped resources (``Ref``, ``Fn::GetAtt``, ``${X}`` / ``${X.Attr}`` inside
     ``Fn::Sub``, ``DependsOn``) are replaced by ``replacements["X"]`` / ``replacements["X.Attr"]``
     when given (e.g. ``{"DbProxy.Endpoint": "127.0.0.1", "DbSecret": "<secret arn in moto>"}``),
@@ -329,8 +330,18 @@ def _log_skipped(skipped: Mapping[str, str]) -> None:
         by_type.setdefault(resource_type, []).append(logical_id)
     for resource_type in sorted(by_type):
         ids = sorted(by_type[resource_type])
-        LOG.info(
+        LOG.debug(
             "skipping %d %s (%s): %s", len(ids), resource_type, ", ".join(ids), _skip_reason(resource_type)
+        )
+    if skipped:  # one line at INFO; each type with its reason at DEBUG (--log-level DEBUG)
+        services = sorted({t.split("::")[1] for t in by_type if t.count("::") >= 2})
+        if len(services) > 8:
+            services = [*services[:8], f"{len(services) - 8} more services"]
+        LOG.info(
+            "not hosted locally: %d resources of %d types (%s); --log-level DEBUG lists each with the reason",
+            len(skipped),
+            len(by_type),
+            ", ".join(services),
         )
 
 

@@ -163,3 +163,22 @@ def test_without_a_running_runtime_the_answer_is_one_line(running: dict[str, Any
     # Then each is one line with its code, exit 3
     assert (empty.returncode, one_line_error(empty)["code"]) == (3, "LOCAL_RUNTIME_NOT_FOUND")
     assert (stale.returncode, one_line_error(stale)["code"]) == (3, "LOCAL_RUNTIME_NOT_RUNNING")
+
+
+def test_the_terminal_stays_quiet_and_function_logs_go_to_the_data_dir(running: dict[str, Any]) -> None:
+    # Given the runtime has served signed requests (each logs JSON lines and EMF metrics)
+    key = running["descriptor"]["demo_keys"][0]
+    client = TradingClient(client_url(running), key["key_id"], key["secret"])
+    for _ in range(3):
+        assert client.balances().status_code == 200
+    functions_log = running["data_dir"] / "functions.log"
+    deadline = time.monotonic() + 30
+    while '"level":"INFO"' not in functions_log.read_text():
+        assert time.monotonic() < deadline, "no function log line in functions.log"
+        time.sleep(0.2)
+    # Then the terminal (the runtime's stdout and stderr) has none of them, and the resources it
+    # does not host are one line
+    terminal = (running["workdir"] / "runtime.log").read_text()
+    assert '"level":"INFO"' not in terminal and '"_aws"' not in terminal
+    assert terminal.count("not hosted locally:") == 1 and "skipping" not in terminal
+    assert "functions.log" in terminal  # the banner says where they are

@@ -135,10 +135,11 @@ def test_parameters_without_default_get_one_and_skips_are_recorded(
     )
 
     # When building the rehearsal template
-    with caplog.at_level(logging.INFO, logger="localcloud.template"):
+    with caplog.at_level(logging.DEBUG, logger="localcloud.template"):
         result = rehearsal_template(translated, tmp_path)
 
     # Then the parameter is satisfiable, the transform is gone, and one line names both skipped ACLs
+    # (at DEBUG; the terminal's INFO gets one summary line for every skipped resource)
     assert result["Parameters"] == {
         "Image": {"Type": "String", "Default": "local"},
         "Env": {"Type": "String", "Default": "dev"},
@@ -150,4 +151,13 @@ def test_parameters_without_default_get_one_and_skips_are_recorded(
     }
     lines = [r.getMessage() for r in caplog.records if "AWS::WAFv2::WebACL" in r.getMessage()]
     assert lines == ["skipping 2 AWS::WAFv2::WebACL (A, B): no WAF locally"]
+    assert [r.levelno for r in caplog.records if "AWS::WAFv2::WebACL" in r.getMessage()] == [logging.DEBUG]
+    info = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.INFO and r.name == "localcloud.template"
+    ]
+    assert info == [
+        "not hosted locally: 2 resources of 1 types (WAFv2); --log-level DEBUG lists each with the reason"
+    ]
     assert translated["Resources"]["A"]["Type"] == "AWS::WAFv2::WebACL"  # the input is not modified
