@@ -175,3 +175,45 @@ def test_the_sweeper_moves_an_expired_pending_order_to_rejected(order_stack: Ord
     # Then it leaves the open list and is listed as REJECTED
     assert flat(pages(api, {"open": "true"})) == []
     assert flat(pages(api, {"status": "REJECTED"})) == [order_id]
+
+
+def test_the_backfill_puts_orders_from_before_the_index_into_it(order_stack: OrderStack, api) -> None:
+    # Given orders written before the index existed (no account_state), and one written after
+    import importlib.util
+    from pathlib import Path
+
+    from trading.api import wiring
+
+    table = wiring.orders()._table
+    order_stack.fund("alice", USD="100000")
+    current = place(api)
+    for order_id, status in (("legacy-open", "OPEN"), ("legacy-filled", "FILLED")):
+        table.put_item(
+            Item={
+                "order_id": order_id,
+                "account_id": "alice",
+                "symbol": "BTC-USD",
+                "side": "BUY",
+                "order_type": "LIMIT",
+                "price": 100000,
+                "quantity": 10,
+                "status": status,
+                "created_at": "2026-01-01T00:00:00.000000Z",
+                "updated_at": "2026-01-01T00:00:00.000000Z",
+            }
+        )
+    assert flat(pages(api, {"open": "true"})) == [current]  # the legacy open order is invisible
+    path = Path(__file__).resolve().parents[3] / "scripts" / "backfill_order_state.py"
+    spec = importlib.util.spec_from_file_location("backfill_order_state", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    # When the backfill runs (a dry run first changes nothing)
+    dry = script.backfill(table.name, dry_run=True, page_size=1)
+    assert flat(pages(api, {"open": "true"})) == [current]
+    counts = script.backfill(table.name, page_size=1)
+    # Then both legacy orders are in their partitions, and a second run finds nothing to do
+    assert (dry["updated"], counts["updated"], counts["already"]) == (2, 2, 1)
+    assert flat(pages(api, {"open": "true"})) == [current, "legacy-open"]
+    assert flat(pages(api, {"status": "FILLED"})) == ["legacy-filled"]
+    assert script.backfill(table.name)["updated"] == 0
