@@ -16,7 +16,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from trading.adapters import aws
 from trading.adapters.database import is_transient
 from trading.domain.errors import HTTP_STATUS, DomainError, ErrorCode
 
@@ -91,6 +94,16 @@ def install(app: APIGatewayRestResolver) -> None:
             logger.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
             return error_response(ErrorCode.SERVICE_UNAVAILABLE, "database unavailable; retry later")
         logger.exception("database error")
+        return error_response(ErrorCode.INTERNAL_ERROR, "internal error")
+
+    @app.exception_handler([ClientError, BotoCoreError, IdempotencyPersistenceLayerError])  # type: ignore[untyped-decorator]
+    def _aws(exc: Exception) -> Response[str]:
+        # DynamoDB/SQS throttled, timed out or unreachable after the client's bounded retries
+        # (trading.adapters.aws): an outage the client retries through with the same client_order_id.
+        if aws.is_transient(exc):
+            logger.warning("AWS dependency unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return error_response(ErrorCode.SERVICE_UNAVAILABLE, "a dependency is unavailable; retry later")
+        logger.exception("AWS error")
         return error_response(ErrorCode.INTERNAL_ERROR, "internal error")
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
