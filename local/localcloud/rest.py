@@ -92,7 +92,9 @@ class RestGateway:
 
     # -- request handling ------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
-        path = request.url.path
+        # The decoded path as the server received it; request.url.path re-parses it as a URL, so a
+        # decoded "%23" or "%3F" would cut it short at a "fragment" or "query".
+        path = str(request.scope["path"])
         method = request.method
         matched = self._match(method, path)
         if matched is None and path.startswith(f"/{self.api.stage}/"):

@@ -243,6 +243,11 @@ _ROWS: list[tuple[str, str, str, bytes, str | None, dict[str, str], int, str]] =
     ("nul-order-id", "GET", "/v1/orders/abc%00def", b"", None, {}, 404, "NOT_FOUND"),
     ("nul-cancel", "DELETE", "/v1/orders/%00", b"", None, {}, 404, "NOT_FOUND"),
     ("nul-symbol", "GET", "/v1/book/BTC-USD%00", b"", None, {}, 404, "NOT_FOUND"),
+    # a decoded "#" in the path is part of the signed path, not a fragment (it was a 401); a "?"
+    # or "*" would make the exact-ARN policy a pattern, so the authorizer refuses to issue one
+    ("hash-in-order-id", "GET", "/v1/orders/a%23b", b"", None, {}, 404, "NOT_FOUND"),
+    ("question-mark-in-order-id", "DELETE", "/v1/orders/a%3Fb", b"", None, {}, 401, "UNAUTHENTICATED"),
+    ("star-in-order-id", "DELETE", "/v1/orders/%2A", b"", None, {}, 401, "UNAUTHENTICATED"),
     ("nul-query", "DELETE", "/v1/orders?symbol=BTC-USD%00", b"", None, {}, 400, "VALIDATION_ERROR"),
 ]
 
