@@ -154,6 +154,19 @@ bootstrap:
 preflight: setup
 	$(BIN)/python scripts/preflight.py --region $(DEPLOY_REGION)
 
+# checkov (pinned) on template.yaml with the committed skip list (.checkov.yaml: one reason per
+# skip); like aws-sam-cli it pins its own dependencies, so it has its own venv.
+CHECKOV_VERSION ?= 3.2.533
+CHECKOV_VENV := .checkov-venv
+.PHONY: checkov
+$(CHECKOV_VENV)/.installed-stamp:
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed-stamp
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f template.yaml
+
 # --- matcher image (scripts/image.sh): Docker where a daemon answers, else Debian's buildah on a
 # base of Debian packages (mmdebstrap). Like `browser`, the tools are installed with apt-get as
 # root or under CI (a failed install fails then); elsewhere only a notice.
