@@ -4,7 +4,7 @@
 # root (vfs storage, chroot isolation). docs/deploy.md, "Matcher image".
 #
 #   scripts/image.sh build            build IMAGE (default trading-matcher:<git short sha>)
-#   scripts/image.sh push REPO_URI    push IMAGE to ECR as REPO_URI:<tag>, print REPO_URI@sha256:...
+#   scripts/image.sh push REPO_URI    push IMAGE to ECR as REPO_URI:<tag>-<UTC time>, print REPO_URI@sha256:...
 #   scripts/image.sh tool             print the builder in use: docker or buildah
 set -euo pipefail
 
@@ -56,7 +56,9 @@ build() {
 }
 
 push() {
-    local repo=$1 tag=${IMAGE##*:} region registry digest
+    # The repository's tags are immutable and a rebuild of the same commit is a different image:
+    # each push gets its own tag (commit + UTC time); the deploy uses the digest anyway.
+    local repo=$1 tag="${IMAGE##*:}-$(date -u +%Y%m%d%H%M%S)" region registry digest
     region=${AWS_REGION:-$(aws configure get region || echo us-east-1)}
     registry=${repo%%/*}
     aws ecr get-login-password --region "$region" | case $(tool) in
