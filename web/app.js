@@ -3,6 +3,7 @@
 import * as decimal from "./decimal.js";
 import { BookFollower } from "./book.js";
 import { Signer, target } from "./signing.js";
+import { CandleChart } from "./chart.js";
 
 const KEY_STORAGE = "trading.apiKey"; // sessionStorage only: gone when the tab closes
 const BOOK_DEPTH = 15;
@@ -12,6 +13,10 @@ const PING_MS = 240000;
 const LIVE_STATUSES = new Set(["PENDING", "OPEN", "PARTIALLY_FILLED"]);
 const OPEN_PAGE_SIZE = 100;
 const OPEN_PAGES = 10; // at most 1000 open orders shown
+const HISTORY_SHOWN = 50;
+const TOAST_MS = 8000;
+const TICKER_MS = 10000;
+const TERMINAL = ["FILLED", "CANCELED", "REJECTED"];
 
 const encoder = new TextEncoder();
 const $ = (id) => document.getElementById(id);
@@ -34,6 +39,8 @@ const state = {
   snapshots: 0, // book snapshots received over the WebSocket
   trades: [],
   tradeIds: new Set(),
+  chart: null,
+  tickerTimer: null,
 };
 
 // -- errors ----------------------------------------------------------------------------------------
@@ -53,6 +60,31 @@ function showError(error, context) {
   $("error-message").textContent = (context ? context + ": " : "") + (error.message || String(error));
   box.hidden = false;
   notice("");
+  toast(code, $("error-message").textContent);
+}
+
+// A toast per error, with the API's code; it goes after TOAST_MS or on its close button.
+function toast(code, text) {
+  const box = $("toasts");
+  const item = document.createElement("div");
+  item.className = "toast";
+  item.setAttribute("role", "alert");
+  item.dataset.code = code;
+  const strong = document.createElement("strong");
+  strong.textContent = code;
+  const span = document.createElement("span");
+  span.textContent = " " + text;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.setAttribute("aria-label", "dismiss");
+  close.textContent = "\u00d7";
+  close.addEventListener("click", () => item.remove());
+  item.append(strong, span, close);
+  box.appendChild(item);
+  while (box.children.length > 4) {
+    box.firstChild.remove();
+  }
+  setTimeout(() => item.remove(), TOAST_MS);
 }
 
 function clearError() {
@@ -121,19 +153,31 @@ function renderBook() {
   const book = state.book;
   const bids = book ? book.levels("BUY").slice(0, BOOK_DEPTH) : [];
   const asks = book ? book.levels("SELL").slice(0, BOOK_DEPTH) : [];
-  const fill = (tbody, levels, side) => {
+  // Depth bars: each row's bar is its cumulative quantity from the spread, as a share of the
+  // larger side's total (a picture, so a float is fine here).
+  const totals = (levels) => levels.reduce((sum, [, q]) => sum + Number(q), 0);
+  const widest = Math.max(totals(bids), totals(asks)) || 1;
+  const fill = (tbody, levels, side, fromSpread) => {
     tbody.replaceChildren();
+    let running = 0;
+    const depth = fromSpread.map(([, q]) => (running += Number(q)));
+    const share = new Map(fromSpread.map(([p], i) => [p, depth[i] / widest]));
     for (const [price, quantity] of levels) {
       const row = document.createElement("tr");
       row.dataset.price = price;
       row.dataset.side = side;
+      const pct = Math.round((share.get(price) || 0) * 1000) / 10;
+      row.dataset.depth = String(pct);
+      row.style.setProperty("--depth", `${pct}%`);
       cell(row, price, "price");
       cell(row, quantity, "quantity");
       tbody.appendChild(row);
     }
   };
-  fill($("book-asks"), asks.slice().reverse(), "SELL"); // best ask next to the spread
-  fill($("book-bids"), bids, "BUY");
+  fill($("book-asks"), asks.slice().reverse(), "SELL", asks); // best ask next to the spread
+  fill($("book-bids"), bids, "BUY", bids);
+  const spread = bids.length && asks.length ? decimal.subtract(asks[0][0], bids[0][0]) : "-";
+  $("ticker-spread").textContent = spread;
   const seq = book && book.seq !== null ? book.seq : "-";
   const source = $("book-source");
   source.dataset.source = state.bookSource;
@@ -356,6 +400,12 @@ function onMessage(message) {
       if (message.channel === `trades:${state.symbol}`) {
         addTrade(message);
         renderTrades();
+        if (state.chart) {
+          state.chart.onTrade(message);
+        }
+        $("ticker-last").textContent = message.price;
+        clearTimeout(state.tickerTimer);
+        state.tickerTimer = setTimeout(refreshTicker, 1500); // the 24 h figures come from settled trades
       }
       break;
     case "order":
@@ -450,12 +500,16 @@ async function refreshAccount() {
     return;
   }
   try {
-    const [balances, open] = await Promise.all([
+    const [balances, open, history, fills] = await Promise.all([
       api("GET", "/v1/balances", { signed: true }),
       openOrders(),
+      orderHistory(),
+      api("GET", "/v1/fills", { params: { limit: HISTORY_SHOWN }, signed: true }),
     ]);
     renderBalances(balances.balances);
     renderOrders(open.orders, open.more);
+    renderHistory(history);
+    renderFills(fills.fills);
   } catch (error) {
     showError(error, "account");
   }
@@ -480,6 +534,128 @@ async function openOrders() {
     }
   }
   return { orders, more: true };
+}
+
+// The newest finished orders: one page per terminal status from the server's index, merged.
+async function orderHistory() {
+  const pages = await Promise.all(
+    TERMINAL.map((status) =>
+      api("GET", "/v1/orders", { params: { status, limit: HISTORY_SHOWN }, signed: true }),
+    ),
+  );
+  const orders = pages.flatMap((page) => page.orders);
+  orders.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  return orders.slice(0, HISTORY_SHOWN);
+}
+
+function renderHistory(orders) {
+  const tbody = $("order-history");
+  tbody.replaceChildren();
+  for (const order of orders) {
+    const row = document.createElement("tr");
+    row.dataset.orderId = order.order_id;
+    row.dataset.status = order.status;
+    cell(row, order.symbol);
+    cell(row, order.side, order.side === "BUY" ? "buy" : "sell");
+    cell(row, order.type);
+    cell(row, order.price || "market", "price");
+    cell(row, order.quantity || "", "quantity");
+    cell(row, order.filled_quantity, "filled");
+    cell(row, order.status, "status");
+    cell(row, order.created_at.slice(0, 19).replace("T", " "));
+    tbody.appendChild(row);
+  }
+}
+
+function renderFills(fills) {
+  const tbody = $("fills");
+  tbody.replaceChildren();
+  for (const fill of fills) {
+    const row = document.createElement("tr");
+    row.dataset.tradeId = fill.trade_id;
+    row.dataset.orderId = fill.order_id;
+    cell(row, fill.symbol);
+    cell(row, fill.side, fill.side === "BUY" ? "buy" : "sell");
+    cell(row, fill.price, "price");
+    cell(row, fill.quantity, "quantity");
+    cell(row, `${fill.fee} ${fill.fee_asset}`, "fee");
+    cell(row, fill.liquidity, "liquidity");
+    cell(row, fill.executed_at.slice(11, 19));
+    tbody.appendChild(row);
+  }
+}
+
+// -- tabs (arrow keys move between them, as WAI-ARIA tabs do) -----------------------------------------
+function selectTab(tab) {
+  for (const other of document.querySelectorAll('#order-tabs [role="tab"]')) {
+    const selected = other === tab;
+    other.setAttribute("aria-selected", String(selected));
+    other.tabIndex = selected ? 0 : -1;
+    $(other.getAttribute("aria-controls")).hidden = !selected;
+  }
+  tab.focus();
+}
+
+function setupTabs() {
+  const tabs = [...document.querySelectorAll('#order-tabs [role="tab"]')];
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => selectTab(tab));
+    tab.addEventListener("keydown", (event) => {
+      const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (step) {
+        event.preventDefault();
+        selectTab(tabs[(i + step + tabs.length) % tabs.length]);
+      }
+    });
+  });
+}
+
+async function cancelAll() {
+  if (state.signer === null) {
+    showError(new ApiError(0, "NO_API_KEY", "enter an API key first"));
+    return;
+  }
+  try {
+    const answer = await api("DELETE", "/v1/orders", { params: { symbol: state.symbol }, signed: true });
+    clearError();
+    notice(`cancel requested for ${answer.order_ids.length} order(s) on ${answer.symbol}`);
+  } catch (error) {
+    showError(error, "cancel all");
+  }
+  scheduleAccountRefresh(300);
+}
+
+// -- chart and ticker ---------------------------------------------------------------------------------
+function loadChart(interval) {
+  if (!state.chart) {
+    return;
+  }
+  state.chart.load(state.symbol, interval).catch((error) => showError(error, "candles"));
+  for (const button of document.querySelectorAll("#chart-intervals button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.interval === state.chart.interval));
+  }
+}
+
+async function refreshTicker() {
+  const symbol = state.symbol;
+  if (!symbol) {
+    return;
+  }
+  try {
+    const ticker = await api("GET", `/v1/ticker/${symbol}`);
+    if (symbol !== state.symbol) {
+      return;
+    }
+    $("ticker-last").textContent = ticker.last ?? "-";
+    const change = $("ticker-change");
+    change.textContent = ticker.change ?? "-";
+    change.dataset.direction = ticker.change && ticker.change.startsWith("-") ? "down" : "up";
+    $("ticker-high").textContent = ticker.high ?? "-";
+    $("ticker-low").textContent = ticker.low ?? "-";
+    $("ticker-volume").textContent = ticker.volume ?? "-";
+  } catch (error) {
+    showError(error, "ticker");
+  }
 }
 
 function scheduleAccountRefresh(delayMs) {
@@ -611,6 +787,8 @@ function selectSymbol(symbol) {
   state.symbol = symbol;
   $("symbol-title").textContent = symbol;
   resetTrades();
+  loadChart();
+  refreshTicker();
   if (wsOpen()) {
     if (previous) {
       unsubscribeMarket(previous);
@@ -668,6 +846,13 @@ async function main() {
   $("account-refresh").addEventListener("click", refreshAccount);
   $("error-close").addEventListener("click", clearError);
   $("symbol").addEventListener("change", (event) => selectSymbol(event.target.value));
+  $("cancel-all").addEventListener("click", cancelAll);
+  setupTabs();
+  state.chart = new CandleChart($("chart"), api);
+  for (const button of document.querySelectorAll("#chart-intervals button")) {
+    button.addEventListener("click", () => loadChart(button.dataset.interval));
+  }
+  setInterval(refreshTicker, TICKER_MS);
   try {
     const answer = await api("GET", "/v1/instruments");
     for (const spec of answer.instruments) {

@@ -63,3 +63,14 @@ export function multiply(a, b) {
   }
   return format(x.units * y.units, x.scale + y.scale);
 }
+
+/** Exact difference a - b at the larger scale (e.g. the spread ask - bid); null for non-decimals. */
+export function subtract(a, b) {
+  const x = parse(a);
+  const y = parse(b);
+  if (x === null || y === null) {
+    return null;
+  }
+  const scale = Math.max(x.scale, y.scale);
+  return format(rescale(x, scale) - rescale(y, scale), scale);
+}

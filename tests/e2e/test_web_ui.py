@@ -610,3 +610,76 @@ def _live_orders_of(trader: Trader) -> list[dict[str, Any]]:
         cursor = body["next_cursor"]
         if not cursor:
             return found
+
+
+def test_the_exchange_screen_chart_ticker_depth_tabs_and_toasts(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given another account's resting bid and ask, and the page with my key
+    me = _trader(local_runtime, traders)
+    other = _trader(local_runtime, traders)
+    _resting(other, "BUY")
+    ask, quantity = _resting(other, "SELL")
+    _use_key(page, me.key_id, me.secret)
+    chart = page.locator("#chart")
+    expect(chart.locator("canvas").first).to_be_visible()
+    expect(page.locator("#ticker-spread")).not_to_have_text("-")
+
+    # Then the book draws depth bars: the best level of each side has a bar
+    best_ask = page.locator(f'#book-asks tr[data-price="{ask}"]')
+    expect(best_ask).to_have_count(1)
+    assert float(str(best_ask.get_attribute("data-depth"))) > 0
+    assert "--depth" in str(best_ask.get_attribute("style"))
+
+    # When I buy the ask from the form
+    _place_from_form(page, side="BUY", price=ask, quantity=quantity)
+    order_id = _last_order_id(page)
+
+    # Then the trade reaches the ticker header and the chart's newest candle, live
+    expect(page.locator("#ticker-last")).to_have_text(ask)
+    expect(chart).not_to_have_attribute("data-candles", "0")
+    wait_for(lambda: float(str(chart.get_attribute("data-last-close") or "nan")) == float(ask), timeout_s=30)
+
+    # And the fills tab (reached with the keyboard) lists my fill, the history tab my FILLED order
+    page.locator("#tab-open").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#tab-history")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#pane-history")).to_be_visible()
+    page.locator("#account-refresh").click()
+    expect(page.locator(f'#order-history tr[data-order-id="{order_id}"] td.status')).to_have_text("FILLED")
+    page.locator("#tab-fills").click()
+    expect(page.locator("#pane-fills")).to_be_visible()
+    fill = page.locator(f'#fills tr[data-order-id="{order_id}"]')
+    expect(fill).to_have_count(1)
+    expect(fill.locator("td.liquidity")).to_have_text("TAKER")
+    page.screenshot(path=str(SCREENSHOTS / "exchange-screen.png"), full_page=True)
+
+    # And another interval reloads the chart from GET /v1/candles
+    page.click('#chart-intervals button[data-interval="5m"]')
+    expect(chart).to_have_attribute("data-interval", "5m")
+    expect(page.locator('#chart-intervals button[data-interval="5m"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+    # And an error answer is a toast with the API's code
+    _place_from_form(page, side="BUY", price="100.001", quantity="0.0100")
+    expect(page.locator('#toasts .toast[data-code="INVALID_PRICE"]')).to_be_visible()
+
+    # And on a narrow screen everything is one column
+    page.set_viewport_size({"width": 420, "height": 900})
+    expect(page.locator("#chart canvas").first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "exchange-screen-narrow.png"), full_page=True)
+
+
+def test_cancel_all_from_the_open_orders_tab(page: Page, local_runtime: Any, traders: list[Trader]) -> None:
+    # Given two resting bids of mine, listed in the page
+    me = _trader(local_runtime, traders)
+    _resting(me, "BUY")
+    _resting(me, "BUY")
+    _use_key(page, me.key_id, me.secret)
+    expect(page.locator("#open-orders tr")).to_have_count(2)
+    # When "Cancel all" is clicked
+    page.click("#cancel-all")
+    # Then both are cancelled and leave the table
+    expect(page.locator("#open-orders tr")).to_have_count(0)
+    wait_for(lambda: _live_orders_of(me) == [])
