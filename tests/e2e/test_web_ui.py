@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,7 +42,13 @@ CHROMIUM_ARGS = [
 WAIT_MS = 30_000
 ZERO_USD = "0.000000"
 LIVE = ("PENDING", "OPEN", "PARTIALLY_FILLED")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+# The screenshots docs/web.md references: refreshed with UI_SCREENSHOTS=1, else kept out of the tree
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "images"
+    if os.environ.get("UI_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "trading-ui-screenshots"
+)
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 def _in_ci() -> bool:
