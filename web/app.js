@@ -41,6 +41,7 @@ const state = {
   tradeIds: new Set(),
   chart: null,
   tickerTimer: null,
+  available: new Map(), // asset -> available balance (decimal string), for the size buttons
 };
 
 // -- errors ----------------------------------------------------------------------------------------
@@ -666,6 +667,7 @@ function scheduleAccountRefresh(delayMs) {
 function renderBalances(balances) {
   const tbody = $("balances");
   tbody.replaceChildren();
+  state.available = new Map(balances.map((b) => [b.asset, b.available]));
   for (const balance of balances) {
     const row = document.createElement("tr");
     row.dataset.asset = balance.asset;
@@ -679,6 +681,9 @@ function renderBalances(balances) {
 
 function renderOrders(orders, more = false) {
   const tbody = $("open-orders");
+  if (tbody.querySelector("form.amend-form")) {
+    return; // an amend is being typed: the next refresh after it redraws the table
+  }
   tbody.replaceChildren();
   for (const order of orders) {
     const row = document.createElement("tr");
@@ -698,10 +703,69 @@ function renderOrders(orders, more = false) {
     button.textContent = "Cancel";
     button.addEventListener("click", () => cancelOrder(order.order_id, button));
     actions.appendChild(button);
+    if (order.type === "LIMIT") {
+      const amend = document.createElement("button");
+      amend.type = "button";
+      amend.className = "amend";
+      amend.textContent = "Amend";
+      amend.addEventListener("click", () => openAmend(row, order));
+      actions.appendChild(amend);
+    }
     tbody.appendChild(row);
   }
   $("open-orders-empty").hidden = orders.length > 0;
   $("open-orders-more").hidden = !more;
+}
+
+// Inline amend: price and open quantity in the row, Save -> PATCH /v1/orders/{id}; the matcher
+// confirms with an `amended` event on the orders channel (the table then refreshes).
+function openAmend(row, order) {
+  if (row.querySelector("form.amend-form")) {
+    return;
+  }
+  const form = document.createElement("form");
+  form.className = "amend-form";
+  const price = document.createElement("input");
+  price.className = "amend-price";
+  price.value = order.price;
+  price.setAttribute("aria-label", "new price");
+  price.inputMode = "decimal";
+  const quantity = document.createElement("input");
+  quantity.className = "amend-quantity";
+  quantity.value = order.quantity;
+  quantity.setAttribute("aria-label", "new quantity");
+  quantity.inputMode = "decimal";
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.textContent = "Save";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.textContent = "Close";
+  cancel.addEventListener("click", () => form.remove());
+  form.append(price, quantity, save, cancel);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    if (price.value.trim() !== order.price) {
+      body.price = price.value.trim();
+    }
+    if (quantity.value.trim() !== order.quantity) {
+      body.quantity = quantity.value.trim();
+    }
+    save.disabled = true;
+    try {
+      const answer = await api("PATCH", `/v1/orders/${order.order_id}`, { body, signed: true });
+      clearError();
+      notice(`amend requested for ${answer.order_id}`);
+      form.remove();
+    } catch (error) {
+      showError(error, "amend");
+      save.disabled = false;
+    }
+    scheduleAccountRefresh(300);
+  });
+  row.lastChild.appendChild(form);
+  price.focus();
 }
 
 async function cancelOrder(orderId, button) {
@@ -774,8 +838,60 @@ function updateForm() {
     $("order-quantity-unit").textContent = `${spec.base_asset}, lot ${spec.lot_size}`;
     $("order-quote-unit").textContent = spec.quote_asset;
   }
-  const value = market ? null : decimal.multiply($("order-price").value, $("order-quantity").value);
-  $("order-value").textContent = value && spec ? `value ${value} ${spec.quote_asset}` : "";
+  $("order-value").textContent = costPreview(spec, side, market);
+}
+
+// The cost of a limit order as the exchange holds it: value + taker fee (rounded up to the quote
+// atom) for a buy, value - fee for a sell; exact decimal strings.
+function costPreview(spec, side, market) {
+  if (!spec || market) {
+    return "";
+  }
+  const value = decimal.multiply($("order-price").value, $("order-quantity").value);
+  if (value === null) {
+    return "";
+  }
+  const scale = quoteDecimals(spec);
+  const fee = decimal.feeUp(value, spec.taker_fee_bps, scale);
+  const quote = spec.quote_asset;
+  if (side === "BUY") {
+    return `value ${value} ${quote} + fee up to ${fee} = ${decimal.add(value, fee)} ${quote}`;
+  }
+  return `value ${value} ${quote} - fee up to ${fee} = ${decimal.subtract(value, fee)} ${quote}`;
+}
+
+function quoteDecimals(spec) {
+  const text = String(spec.min_notional || "0.000001");
+  return text.includes(".") ? text.split(".")[1].length : 0;
+}
+
+// 25/50/75/100 % of the available balance: the base for a sell, the quote (fee included, at the
+// form's price) for a buy; always on the lot grid, never more than the balance covers.
+function sizeByShare(share) {
+  const spec = instrument();
+  if (!spec) {
+    return;
+  }
+  const side = $("order-side").value;
+  const asset = side === "SELL" ? spec.base_asset : spec.quote_asset;
+  const available = state.available.get(asset);
+  if (available === undefined) {
+    showError(new ApiError(0, "NO_BALANCE", `no ${asset} balance known: enter an API key`));
+    return;
+  }
+  const price = $("order-price").value.trim();
+  if (side === "BUY" && !price) {
+    showError(new ApiError(0, "PRICE_REQUIRED", "enter a price first: the size is what the budget buys there"));
+    return;
+  }
+  const quantity =
+    side === "SELL"
+      ? decimal.sizeFor(available, share, spec.lot_size)
+      : decimal.sizeFor(available, share, spec.lot_size, { price, bps: spec.taker_fee_bps });
+  if (quantity !== null) {
+    $("order-quantity").value = quantity;
+    updateForm();
+  }
 }
 
 // -- symbol -----------------------------------------------------------------------------------------
@@ -847,6 +963,9 @@ async function main() {
   $("error-close").addEventListener("click", clearError);
   $("symbol").addEventListener("change", (event) => selectSymbol(event.target.value));
   $("cancel-all").addEventListener("click", cancelAll);
+  for (const button of document.querySelectorAll("#size-shares button")) {
+    button.addEventListener("click", () => sizeByShare(Number(button.dataset.share)));
+  }
   setupTabs();
   state.chart = new CandleChart($("chart"), api);
   for (const button of document.querySelectorAll("#chart-intervals button")) {

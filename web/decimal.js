@@ -74,3 +74,56 @@ export function subtract(a, b) {
   const scale = Math.max(x.scale, y.scale);
   return format(rescale(x, scale) - rescale(y, scale), scale);
 }
+
+/** Exact sum of two decimal strings; null for non-decimals. */
+export function add(a, b) {
+  const x = parse(a);
+  const y = parse(b);
+  if (x === null || y === null) {
+    return null;
+  }
+  const scale = Math.max(x.scale, y.scale);
+  return format(rescale(x, scale) + rescale(y, scale), scale);
+}
+
+/** value x bps / 10,000 rounded UP to `scale` decimals (a fee, as the exchange holds it). */
+export function feeUp(value, bps, scale) {
+  const x = parse(value);
+  if (x === null) {
+    return null;
+  }
+  const numerator = x.units * BigInt(bps); // at scale x.scale + 4 after the / 10,000
+  const from = x.scale + 4;
+  const divisor = from > scale ? 10n ** BigInt(from - scale) : 1n;
+  const scaled = from > scale ? (numerator + divisor - 1n) / divisor : numerator * 10n ** BigInt(scale - from);
+  return format(scaled, scale);
+}
+
+/**
+ * The largest quantity on the lot grid that `share`% of `available` pays for (a sell: of the base
+ * itself; a buy at `price` with a `bps` fee: of the quote). Exact (BigInt); null without a price.
+ */
+export function sizeFor(available, share, lot, { price = null, bps = 0 } = {}) {
+  const a = parse(available);
+  const l = parse(lot);
+  if (a === null || l === null || l.units <= 0n) {
+    return null;
+  }
+  const q = l.scale; // the quantity's decimals
+  let units; // the quantity in 10^-q
+  if (price === null) {
+    // available x share / 100, at scale q (floor)
+    units = (a.units * BigInt(share) * 10n ** BigInt(q)) / (100n * 10n ** BigInt(a.scale));
+  } else {
+    const p = parse(price);
+    if (p === null || p.units <= 0n) {
+      return null;
+    }
+    // floor(available x share/100 x 10^q x 10,000 x 10^p.scale / (10^a.scale x P x (10,000 + bps)))
+    const top = a.units * BigInt(share) * 10n ** BigInt(q) * 10000n * 10n ** BigInt(p.scale);
+    const bottom = 100n * 10n ** BigInt(a.scale) * p.units * (10000n + BigInt(bps));
+    units = top / bottom;
+  }
+  units -= units % l.units; // down to a multiple of the lot
+  return format(units < 0n ? 0n : units, q);
+}

@@ -690,3 +690,47 @@ def test_cancel_all_from_the_open_orders_tab(page: Page, local_runtime: Any, tra
     # Then both are cancelled and leave the table
     expect(page.locator("#open-orders tr")).to_have_count(0)
     wait_for(lambda: _live_orders_of(me) == [])
+
+
+def test_size_buttons_cost_preview_with_fee_and_inline_amend(
+    page: Page, local_runtime: Any, traders: list[Trader]
+) -> None:
+    # Given my key in the page (1,000,000 USD and 100 BTC available)
+    me = _trader(local_runtime, traders)
+    _use_key(page, me.key_id, me.secret)
+    expect(page.locator('#balances tr[data-asset="BTC"] td.available')).to_have_text("100.00000000")
+
+    # When 25% is chosen for a sell, Then the quantity is a quarter of the BTC, on the lot grid
+    page.select_option("#order-side", "SELL")
+    page.click('#size-shares button[data-share="25"]')
+    expect(page.locator("#order-quantity")).to_have_value("25.0000")
+
+    # And for a buy at a price, 100% is the most the USD pays for with the taker fee, on the grid
+    price = _quiet_price(me.client)
+    page.select_option("#order-side", "BUY")
+    page.fill("#order-price", price)
+    page.click('#size-shares button[data-share="100"]')
+    quantity = page.locator("#order-quantity").input_value()
+    worst = Decimal(_usd_hold(price, quantity))
+    assert worst <= Decimal("1000000") < Decimal(_usd_hold(price, str(Decimal(quantity) + Decimal("0.0001"))))
+
+    # And the preview shows value + fee (rounded up to the cent's atom) = what is held
+    page.fill("#order-quantity", "0.0100")
+    value = Decimal(price) * Decimal("0.0100")
+    hold = _usd_hold(price, "0.0100")
+    expect(page.locator("#order-value")).to_have_text(
+        f"value {value} USD + fee up to {Decimal(hold) - value:.6f} = {hold} USD"
+    )
+
+    # When that order rests and is amended inline to a lower price
+    page.click("#order-submit")
+    order_id = _last_order_id(page)
+    row = page.locator(f'#open-orders tr[data-order-id="{order_id}"]')
+    expect(row.locator("td.status")).to_have_text("OPEN")
+    lower = f"{Decimal(price) - Decimal('0.01'):.2f}"
+    row.locator("button.amend").click()
+    row.locator("input.amend-price").fill(lower)
+    row.locator("input.amend-price").press("Enter")
+    # Then the matcher applies it and the row shows the new price
+    expect(page.locator(f'#open-orders tr[data-order-id="{order_id}"] td.price')).to_have_text(lower)
+    assert decode(me.client.get_order(order_id))["price"] == lower
