@@ -4,6 +4,7 @@ import * as decimal from "./decimal.js";
 import { BookFollower } from "./book.js";
 import { Signer, target } from "./signing.js";
 import { CandleChart } from "./chart.js";
+import { drawDepth } from "./depth.js";
 
 const KEY_STORAGE = "trading.apiKey"; // sessionStorage only: gone when the tab closes
 const BOOK_DEPTH = 15;
@@ -42,6 +43,7 @@ const state = {
   chart: null,
   tickerTimer: null,
   available: new Map(), // asset -> available balance (decimal string), for the size buttons
+  depthFrame: 0,
 };
 
 // -- errors ----------------------------------------------------------------------------------------
@@ -179,6 +181,12 @@ function renderBook() {
   fill($("book-bids"), bids, "BUY", bids);
   const spread = bids.length && asks.length ? decimal.subtract(asks[0][0], bids[0][0]) : "-";
   $("ticker-spread").textContent = spread;
+  if (!state.depthFrame) {
+    state.depthFrame = requestAnimationFrame(() => {
+      state.depthFrame = 0;
+      drawDepth($("depth-chart"), bids, asks);
+    });
+  }
   const seq = book && book.seq !== null ? book.seq : "-";
   const source = $("book-source");
   source.dataset.source = state.bookSource;

@@ -637,6 +637,11 @@ def test_the_exchange_screen_chart_ticker_depth_tabs_and_toasts(
     expect(best_ask).to_have_count(1)
     assert float(str(best_ask.get_attribute("data-depth"))) > 0
     assert "--depth" in str(best_ask.get_attribute("style"))
+    # And the cumulative depth chart draws both sides
+    depth = page.locator("#depth-chart")
+    expect(depth).not_to_have_attribute("data-bids", "0")
+    expect(depth).not_to_have_attribute("data-asks", "0")
+    assert float(str(depth.get_attribute("data-max-depth"))) >= float(quantity)
 
     # When I buy the ask from the form
     _place_from_form(page, side="BUY", price=ask, quantity=quantity)
