@@ -239,6 +239,18 @@ def one_order_per_client_order_id(s: Snapshot, recorder: Recorder) -> Check:
     return _failures("one_order_per_client_order_id", bad, client_order_ids=len(items))
 
 
+def orders_belong_to_their_caller(s: Snapshot, recorder: Recorder) -> Check:
+    """Every order the API answered 201 for exists in ``Orders`` under the account that sent it."""
+    bad = []
+    for order_id, placed in recorder.orders.items():
+        item = s.orders.get(order_id)
+        if item is None:
+            bad.append(f"{order_id} ({placed.account_id}, {placed.scenario}): answered 201, no Orders item")
+        elif item.get("account_id") != placed.account_id:
+            bad.append(f"{order_id}: placed by {placed.account_id}, Orders says {item.get('account_id')}")
+    return _failures("orders_belong_to_their_caller", bad, placed=len(recorder.orders))
+
+
 def no_self_trade(s: Snapshot) -> Check:
     bad = [t for t, row in s.trades.items() if row["maker_account_id"] == row["taker_account_id"]]
     return _failures("no_self_trade", bad)
@@ -297,6 +309,7 @@ def all_checks(s: Snapshot, world: World, recorder: Recorder) -> list[Check]:
         book_not_crossed(s),
         sequence_gap_free(s),
         one_order_per_client_order_id(s, recorder),
+        orders_belong_to_their_caller(s, recorder),
         no_self_trade(s),
         intake_engine_rules_agree(s),
         api_answers(recorder),

@@ -80,7 +80,11 @@ def place_valid(w: Worker, trader: Trader, scenario: str, order: dict[str, Any])
 
 
 def get_order(w: Worker, trader: Trader, order_id: str) -> dict[str, Any]:
-    return body(w.recorder.send("GET /v1/orders/{id}", lambda: trader.client.get_order(order_id)))
+    """An order of the trader's own: always readable by it."""
+    response = w.recorder.send("GET /v1/orders/{id}", lambda: trader.client.get_order(order_id))
+    status = None if response is None else response.status_code
+    w.recorder.expect("own order readable", status == 200, f"{order_id} -> {status} {body(response)}")
+    return body(response)
 
 
 def amend(w: Worker, trader: Trader, order_id: str, price: str | None, quantity: str | None) -> None:
@@ -90,7 +94,9 @@ def amend(w: Worker, trader: Trader, order_id: str, price: str | None, quantity:
     status = None if response is None else response.status_code
     code = body(response).get("code")
     w.recorder.expect(
-        "amend answered", status == 202 or code in {"ORDER_NOT_OPEN", "INVALID_AMEND"}, f"{status} {code}"
+        "amend answered",
+        status == 202 or code in {"ORDER_NOT_OPEN", "INVALID_AMEND"},
+        f"{order_id} price={price} quantity={quantity} -> {status} {body(response)}",
     )
 
 

@@ -11,7 +11,7 @@ from trading.domain.instruments import demo_instruments
 
 from bench.soak import checks
 from bench.soak.snapshot import Snapshot
-from bench.soak.workload import Recorder
+from bench.soak.workload import Placed, Recorder
 
 BUYER, SELLER = "soak-1-00", "soak-1-01"
 
@@ -213,3 +213,15 @@ def test_reconciliation_that_says_ok_while_a_ledger_check_fails_disagrees() -> N
     # When it reports the mismatch / Then both say the same
     ok, agrees = checks.reconciliation({"ok": False, "mismatches": [{"check": "held"}]}, found)
     assert not ok.ok and agrees.ok
+
+
+def test_an_order_answered_to_one_account_but_stored_under_another_is_flagged() -> None:
+    # Given the API answered 201 to the seller for an order Orders holds under the buyer
+    s, world, recorder = consistent()
+    recorder.placed(Placed("buy-1", SELLER, "BTC-USD", "BUY", "limit_gtc", None))
+    # When the checks run / Then the order's owner check fails
+    assert "orders_belong_to_their_caller" in failing(s, world, recorder)
+    # And an answered order missing from Orders is flagged too
+    s, world, recorder = consistent()
+    recorder.placed(Placed("lost-1", BUYER, "BTC-USD", "BUY", "limit_gtc", None))
+    assert "orders_belong_to_their_caller" in failing(s, world, recorder)
