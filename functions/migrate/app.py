@@ -18,10 +18,10 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from trading.adapters import database
 from trading.db.migrate import apply_migrations, discover
 
 logger = Logger()
@@ -33,25 +33,11 @@ SEND_ATTEMPTS = 4
 SEND_TIMEOUT_S = 10.0
 # Seconds kept back from the invocation's deadline to send the answer (SEND_ATTEMPTS bounded).
 RESPONSE_RESERVE_S = 20.0
-# CA bundles with the Amazon Trust Services roots that sign RDS Proxy's (ACM) certificates.
-CA_BUNDLES = ("/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt")
 
 
 def ca_bundle() -> str:
     """The CA file libpq verifies the proxy against (``DB_SSL_ROOT_CERT`` overrides)."""
-    configured = os.environ.get("DB_SSL_ROOT_CERT")
-    if configured:
-        return configured
-    try:
-        import certifi  # noqa: PLC0415 - optional: present where requests/botocore bring it
-
-        return str(certifi.where())
-    except ImportError:
-        pass
-    for path in CA_BUNDLES:
-        if Path(path).is_file():
-            return path
-    raise RuntimeError("no CA bundle found for sslmode=verify-full (set DB_SSL_ROOT_CERT)")
+    return database.ca_bundle(os.environ.get("DB_SSL_ROOT_CERT"))
 
 
 def writer_dsn(secrets: Any | None = None, environ: Mapping[str, str] = os.environ) -> str:

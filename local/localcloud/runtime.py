@@ -409,6 +409,7 @@ class LocalRuntime:
         overrides = {
             "DB_PORT": str(self.postgres.port),
             "DB_POOL_MAX": str(self.db_pool_max),
+            "DB_SSLMODE": "disable",  # the embedded PostgreSQL has no TLS (RDS Proxy: verify-full)
             "WS_MANAGEMENT_ENDPOINT": self.urls.ws_management,
             "AWS_ENDPOINT_URL": self.moto.endpoint,
             "AWS_REGION": self.region,

@@ -29,6 +29,11 @@ class DatabaseSettings(_Env):
     db_pool_max: int = Field(default=2, ge=1)
     # How long a borrow waits for a free connection before raising PoolTimeout (a transient error).
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # TLS to RDS Proxy, verified against its host name (libpq's default "prefer" verifies nothing).
+    # The local runtime's embedded PostgreSQL has no TLS and sets "disable".
+    db_sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "verify-full"
+    # CA bundle for verify-ca/verify-full; default: the first system bundle found (see database.py).
+    db_ssl_root_cert: str | None = None
 
 
 class OrdersTableSettings(_Env):

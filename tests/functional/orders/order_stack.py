@@ -169,6 +169,7 @@ def order_stack(
         DB_READER_HOST=str(dsn.hostname),
         DB_PORT=str(dsn.port),
         DB_NAME=dsn.path.lstrip("/"),
+        DB_SSLMODE="disable",  # the embedded PostgreSQL has no TLS
         POWERTOOLS_TRACE_DISABLED="true",
         POWERTOOLS_SERVICE_NAME="tests",
     )

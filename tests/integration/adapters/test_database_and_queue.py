@@ -41,6 +41,7 @@ def test_writer_and_reader_connect_with_the_secrets_credentials(aws_env, db_dsn:
         db_port=int(dsn.port or 5432),
         db_name=dsn.path.lstrip("/"),
         db_pool_max=3,
+        db_sslmode="disable",  # the embedded PostgreSQL has no TLS
     )
     # When connections are borrowed
     config = DatabaseConfig.from_settings(settings)

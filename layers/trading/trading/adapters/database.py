@@ -28,7 +28,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import psycopg2
@@ -338,17 +339,46 @@ def _close_quietly(conn: Connection) -> None:
             conn.close()
 
 
+# CA bundles with the Amazon Trust Services roots that sign RDS Proxy's (ACM) certificates: the
+# Lambda runtime's (Amazon Linux) and Debian's (the matcher image).
+CA_BUNDLES = ("/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt")
+# A connection refused at connect time may be a rotated password: re-read the secret, at most
+# this often (an outage must not turn every connect into a Secrets Manager call).
+SECRET_REFRESH_INTERVAL_S = 30.0
+
+
+def ca_bundle(configured: str | None = None) -> str:
+    """The CA file libpq verifies the proxy against: ``configured``, certifi's, or the system's."""
+    if configured:
+        return configured
+    try:
+        import certifi  # noqa: PLC0415 - optional: present where requests/botocore bring it
+
+        return str(certifi.where())
+    except ImportError:
+        pass
+    for path in CA_BUNDLES:
+        if Path(path).is_file():
+            return path
+    raise RuntimeError("no CA bundle found for sslmode verify-ca/verify-full (set DB_SSL_ROOT_CERT)")
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     writer_dsn: str
     reader_dsn: str
     pool_max: int = 2
     pool_timeout_s: float = 5.0
+    # Builds the config again from a freshly read secret (password rotation); None: fixed DSNs.
+    refresh: Callable[[], DatabaseConfig] | None = field(default=None, compare=False)
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings, secrets: Any | None = None) -> DatabaseConfig:
-        secrets = secrets or aws.client("secretsmanager")
-        secret = json.loads(secrets.get_secret_value(SecretId=settings.db_secret_arn)["SecretString"])
+        client = secrets or aws.client("secretsmanager")
+        secret = json.loads(client.get_secret_value(SecretId=settings.db_secret_arn)["SecretString"])
+        tls: dict[str, str] = {"sslmode": settings.db_sslmode}
+        if settings.db_sslmode in ("verify-ca", "verify-full"):
+            tls["sslrootcert"] = ca_bundle(settings.db_ssl_root_cert)
 
         def dsn(host: str, role: str) -> str:
             return str(
@@ -360,6 +390,7 @@ class DatabaseConfig:
                     password=secret["password"],
                     connect_timeout=5,
                     application_name=f"trading-{role}",
+                    **tls,
                 )
             )
 
@@ -368,16 +399,20 @@ class DatabaseConfig:
             reader_dsn=dsn(settings.db_reader_host, "reader"),
             pool_max=settings.db_pool_max,
             pool_timeout_s=settings.db_pool_timeout_seconds,
+            refresh=lambda: cls.from_settings(settings, client),
         )
 
 
 class Database:
     """The writer and reader pools of one process (each bounded by ``config.pool_max``)."""
 
-    def __init__(self, config: DatabaseConfig) -> None:
+    def __init__(self, config: DatabaseConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
+        self._clock = clock
+        self._refreshed_at = clock()
+        self._config_lock = threading.Lock()
         self._writer = ConnectionPool(
-            lambda: psycopg2.connect(config.writer_dsn),
+            lambda: self._connect(lambda c: c.writer_dsn),
             max_size=config.pool_max,
             timeout_s=config.pool_timeout_s,
             name="writer",
@@ -386,10 +421,39 @@ class Database:
             self._open_reader, max_size=config.pool_max, timeout_s=config.pool_timeout_s, name="reader"
         )
 
+    def _connect(self, dsn_of: Callable[[DatabaseConfig], str]) -> Connection:
+        """Connect; when refused, re-read the secret (a rotated password) and try once more."""
+        config = self._config
+        try:
+            return psycopg2.connect(dsn_of(config))
+        except psycopg2.OperationalError as refused:
+            try:
+                fresh = self._refresh(config)
+            except Exception as exc:  # the secret unreadable too: the database error is the answer
+                raise refused from exc
+            if fresh is None:
+                raise
+            return psycopg2.connect(dsn_of(fresh))
+
+    def _refresh(self, seen: DatabaseConfig) -> DatabaseConfig | None:
+        """A config built from the secret as it is now, or None when there is nothing to refresh
+        (fixed DSNs, or refreshed within SECRET_REFRESH_INTERVAL_S)."""
+        with self._config_lock:
+            if self._config is not seen:
+                return self._config  # another thread refreshed it meanwhile
+            if seen.refresh is None or self._clock() - self._refreshed_at < SECRET_REFRESH_INTERVAL_S:
+                return None
+            self._refreshed_at = self._clock()
+            self._config = seen.refresh()
+            return self._config
+
     def _open_reader(self) -> Connection:
-        conn = psycopg2.connect(self._config.reader_dsn)
-        # Reads may lag the writer but must never write.
-        conn.set_session(readonly=True, autocommit=True)
+        conn = self._connect(lambda c: c.reader_dsn)
+        # Reads may lag the writer but must never write. Read-only per transaction (psycopg2 then
+        # starts each one with BEGIN READ ONLY): a session-level setting (autocommit + readonly
+        # is SET default_transaction_read_only) would pin every connection to one RDS Proxy
+        # backend. The borrow commits or rolls back each unit of work.
+        conn.set_session(readonly=True, autocommit=False)
         return conn
 
     def writer(self) -> AbstractContextManager[Connection]:
