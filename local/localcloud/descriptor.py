@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any
 
 DESCRIPTOR_FILE = "runtime.json"
+SAM_ENV_FILE = "sam-env.json"
 VERSION = 1
+# The address a `sam local` Lambda container uses for this runtime's servers. They listen on
+# 127.0.0.1, which a container reaches with `--docker-network host` (Linux); override it for
+# another setup (e.g. a server bound to the bridge and `--add-host`).
+CONTAINER_HOST_ENV = "LOCALCLOUD_CONTAINER_HOST"
 
 
 def pin_table_names(rehearsal: dict[str, Any], stack_name: str) -> None:
@@ -75,3 +80,25 @@ def remove(data_dir: Path) -> None:
             path.unlink()
     except (OSError, ValueError):
         pass
+
+
+def write_sam_env(data_dir: Path, function_envs: Mapping[str, Mapping[str, str]]) -> Path:
+    """``<data dir>/sam-env.json`` for ``sam local start-api --env-vars``: every function's
+    environment (by logical id, SAM's format) as this runtime runs it, with its loopback addresses
+    (AWS endpoint, PostgreSQL, the WebSocket management endpoint) turned into the container host."""
+    host = os.environ.get(CONTAINER_HOST_ENV, "127.0.0.1")
+
+    def reach(value: str) -> str:
+        return value.replace("127.0.0.1", host).replace("//localhost", f"//{host}")
+
+    document = {
+        logical_id: {name: reach(str(value)) for name, value in env.items()}
+        for logical_id, env in sorted(function_envs.items())
+    }
+    path = data_dir / SAM_ENV_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=2)
+    tmp.replace(path)
+    return path

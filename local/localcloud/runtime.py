@@ -310,6 +310,7 @@ class LocalRuntime:
                 {"account_id": k.account_id, "key_id": k.key_id, "secret": k.secret} for k in self.seeded
             ],
         )
+        descriptor.write_sam_env(self.data_dir, {name: spec.env for name, spec in self.functions.items()})
 
     def _start_cloud(self) -> None:
         self.moto.start()

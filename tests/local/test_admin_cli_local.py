@@ -182,3 +182,32 @@ def test_the_terminal_stays_quiet_and_function_logs_go_to_the_data_dir(running: 
     assert '"level":"INFO"' not in terminal and '"_aws"' not in terminal
     assert terminal.count("not hosted locally:") == 1 and "skipping" not in terminal
     assert "functions.log" in terminal  # the banner says where they are
+
+
+def test_the_sam_env_vars_file_covers_every_functions_template_environment(running: dict[str, Any]) -> None:
+    # Given the template's functions as SAM translates them (Globals merged into each)
+    from localcloud.template import translate_template
+
+    translated = translate_template(REPO / "template.yaml", {})
+    declared = {
+        logical_id: set((resource["Properties"].get("Environment") or {}).get("Variables") or {})
+        for logical_id, resource in translated["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    # When the runtime has written <data-dir>/sam-env.json (for `sam local start-api --env-vars`)
+    env_file = running["data_dir"] / "sam-env.json"
+    document = json.loads(env_file.read_text())
+    # Then every function of the template is there with every variable it declares
+    assert declared and set(declared) <= set(document)
+    missing = {
+        f: sorted(names - set(document[f])) for f, names in declared.items() if names - set(document[f])
+    }
+    assert missing == {}
+    # And the values are this runtime's: its tables, its PostgreSQL, its AWS endpoint
+    descriptor = running["descriptor"]
+    place = document["PlaceOrderFunction"]
+    assert place["ORDERS_TABLE"] == descriptor["tables"]["OrdersTable"]
+    assert place["DB_WRITER_HOST"] == "127.0.0.1"
+    assert place["DB_PORT"] == descriptor["dsn"].rsplit(":", 1)[1].split("/")[0]
+    assert place["AWS_ENDPOINT_URL"] == descriptor["aws_endpoint_url"]
+    assert env_file.stat().st_mode & 0o077 == 0
