@@ -1,7 +1,8 @@
 """The REST API: API Gateway REST proxy events from the template's routes, authorizer, throttling.
 
 Behaviour copied from API Gateway (REST, Lambda proxy integration):
-* a method/path the template does not declare answers ``403 {"message":"Missing Authentication Token"}``;
+* a method/path the template does not declare answers ``403 {"message":"Missing Authentication Token"}``
+  (or the template's ``MISSING_AUTHENTICATION_TOKEN`` gateway response; so does a path with a NUL);
 * a REQUEST authorizer gets the request's headers/query/path; a missing identity source answers
   401 without calling it; ``raise Exception("Unauthorized")`` answers 401, a Deny policy 403, an
   error 500; results are cached keyed on the identity-source values only (headers, query
