@@ -5,4 +5,10 @@ its module name to :data:`BENCHMARKS` to have ``python -m bench`` run it. Result
 JSON under ``bench/results/`` (git-ignored) by :func:`bench.results.write_result`.
 """
 
-BENCHMARKS: list[str] = ["bench.engine_bench", "bench.settle_bench", "bench.matcher_bench", "bench.e2e_bench"]
+BENCHMARKS: list[str] = [
+    "bench.engine_bench",
+    "bench.settle_bench",
+    "bench.matcher_bench",
+    "bench.e2e_bench",
+    "bench.availability_bench",
+]

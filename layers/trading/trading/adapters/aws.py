@@ -9,10 +9,12 @@ at most :data:`MAX_ATTEMPTS` attempts per call, exponential backoff with full ji
 stops retrying when most calls fail. The throttling codes botocore retries are those of
 ``botocore.retries.standard`` (``ProvisionedThroughputExceededException``, ``ThrottlingException``,
 ``RequestLimitExceeded``, ``RequestThrottled``, ...), plus HTTP 5xx, timeouts and refused or
-dropped connections. Worst case for one call: a throttled or refused call gives up after about
-3 s of backoff; a hanging endpoint after ``3 * (connect or read timeout) + 3 s``. What is still
-failing after that is an outage (:func:`is_transient`), answered ``503 SERVICE_UNAVAILABLE`` with
-``Retry-After`` by ``trading.api.errors``.
+dropped connections. Worst case for one call: a throttled or refused call gives up after at most
+3 s of backoff (plus three round trips); an unreachable host after 3 s of connect timeouts plus
+the backoff. What is still failing after that is an outage (:func:`is_transient`), answered
+``503 SERVICE_UNAVAILABLE`` with ``Retry-After`` by ``trading.api.errors``. Not covered: an endpoint
+that accepts the connection and then never answers takes ``3 * 5 s`` plus backoff, past a REST
+function's 10 s timeout (API Gateway then answers 504); docs/availability.md.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 MAX_ATTEMPTS = 3  # the first attempt and two retries
 CONNECT_TIMEOUT_SECONDS = 1
-READ_TIMEOUT_SECONDS = 2
+# Generous enough that a slow answer is not retried (a retried non-conditional write, e.g. an API
+# Gateway key, would then conflict with itself); DynamoDB and SQS answer in milliseconds.
+READ_TIMEOUT_SECONDS = 5
 
 _CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
