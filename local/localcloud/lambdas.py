@@ -4,7 +4,8 @@ Each ``functions/<name>/app.py`` is imported once under a unique module name
 (``localcloud_fn_<logical id>``) so that the sixteen ``app`` modules never collide in
 ``sys.modules``. The function's directory is put on ``sys.path`` only while its module is imported
 (for handlers that import sibling modules). Environment variables are applied per thread with
-:mod:`localcloud.envoverlay`, so invocations run concurrently like separate Lambda sandboxes.
+:mod:`localcloud.envoverlay`, and Powertools' REST request state per thread with
+:mod:`localcloud.sandbox`, so invocations run concurrently like separate Lambda sandboxes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from localcloud import sandbox
 from localcloud.envoverlay import function_env
 
 _log = logging.getLogger(__name__)
@@ -117,6 +119,7 @@ class LambdaRunner:
         return True
 
     def _handler(self, spec: FunctionSpec) -> Handler:
+        sandbox.install()  # before any handler runs: Powertools' request state per thread
         with self._load_lock:
             found = self._modules.get(spec.logical_id)
             if found is not None:
