@@ -79,7 +79,11 @@ def test_tables_come_up_with_their_keys_indexes_and_streams(stack: StackResult, 
     assert all(t["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST" for t in tables.values())
     orders = tables["OrdersTable"]
     assert [k["AttributeName"] for k in orders["KeySchema"]] == ["order_id"]
-    assert [i["IndexName"] for i in orders["GlobalSecondaryIndexes"]] == ["by-account", "by-book"]
+    assert [i["IndexName"] for i in orders["GlobalSecondaryIndexes"]] == [
+        "by-account",
+        "by-book",
+        "by-account-state",
+    ]
     assert orders["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert [k["AttributeName"] for k in tables["OrderBooksTable"]["KeySchema"]] == ["symbol", "sk"]
 
@@ -184,14 +188,23 @@ def test_every_skipped_type_is_logged_once(
 ) -> None:
     # Given the translated template
     # When building the rehearsal template
-    with caplog.at_level(logging.INFO, logger="localcloud.template"):
+    with caplog.at_level(logging.DEBUG, logger="localcloud.template"):
         template = rehearsal_template(translated, REPO_ROOT)
 
-    # Then every skipped resource type is named in exactly one log line, and nothing skipped is left
+    # Then every skipped resource type is named in exactly one DEBUG line with its reason, the
+    # terminal (INFO) gets one summary line, and nothing skipped is left
     skipped_types = set(template["Metadata"]["LocalCloud"]["Skipped"].values())
-    lines = [r.getMessage() for r in caplog.records if r.name == "localcloud.template"]
+    records = [r for r in caplog.records if r.name == "localcloud.template"]
+    lines = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
     for resource_type in skipped_types:
         assert sum(f" {resource_type} (" in line for line in lines) == 1, resource_type
+    summary = [
+        r.getMessage()
+        for r in records
+        if r.levelno >= logging.INFO and "not hosted locally" in r.getMessage()
+    ]
+    assert len(summary) == 1
+    assert f"{len(template['Metadata']['LocalCloud']['Skipped'])} resources" in summary[0]
     assert {"AWS::ApiGatewayV2::Api", "AWS::WAFv2::WebACL", "AWS::RDS::DBCluster", "AWS::ECS::Service"} <= (
         skipped_types
     )
