@@ -190,6 +190,63 @@ def test_amend_above_the_hold_is_rejected(order_stack: OrderStack, api) -> None:
     assert order_stack.receive_commands() == []
 
 
+def matcher_wrote(order_id: str, quantity: int, filled: int) -> None:
+    """The matcher's state of the order as it writes it (total = filled + open)."""
+    from trading.api import wiring
+
+    wiring.orders()._table.update_item(
+        Key={"order_id": order_id},
+        UpdateExpression="SET quantity = :q, filled_quantity = :f, #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":q": quantity,
+            ":f": filled,
+            ":s": "PARTIALLY_FILLED" if filled else "OPEN",
+        },
+    )
+
+
+def amend(api, oid: str, **body: str) -> tuple[int, dict]:
+    status, answer = api(
+        "amend_order",
+        "PATCH",
+        f"/v1/orders/{oid}",
+        "/v1/orders/{order_id}",
+        body=body,
+        path_parameters={"order_id": oid},
+    )
+    return status, answer
+
+
+def test_an_amend_that_reopens_filled_quantity_is_rejected_at_intake(order_stack: OrderStack, api) -> None:
+    # Given a buy for 0.0100 BTC, 0.0060 of it filled (issue 12's reproduction)
+    order_stack.fund("alice", USD="1000")
+    oid = place(api)["order_id"]
+    order_stack.receive_commands()
+    matcher_wrote(oid, quantity=100, filled=60)
+    # When alice asks for an open quantity of 0.0100 again, then for the 0.0040 that is open
+    reopened = amend(api, oid, quantity="0.0100")
+    kept = amend(api, oid, quantity="0.0040")
+    # Then the first is rejected without a command, the second queued
+    assert (reopened[0], reopened[1]["code"]) == (422, "INVALID_AMEND")
+    assert kept[0] == 202, kept
+    assert [c["quantity"] for c in order_stack.receive_commands()] == [40]
+
+
+def test_an_order_reduced_can_grow_back_within_its_hold(order_stack: OrderStack, api) -> None:
+    # Given a buy for 0.0100 BTC that the matcher has reduced to 0.0050 (nothing filled)
+    order_stack.fund("alice", USD="1000")
+    oid = place(api)["order_id"]
+    order_stack.receive_commands()
+    matcher_wrote(oid, quantity=50, filled=0)
+    # When alice raises it back to 0.0100, and then beyond
+    back = amend(api, oid, quantity="0.0100")
+    beyond = amend(api, oid, quantity="0.0101")
+    # Then what the original hold covers is accepted, one lot more is not
+    assert back[0] == 202, back
+    assert (beyond[0], beyond[1]["code"]) == (422, "INVALID_AMEND")
+
+
 def test_orders_are_listed_newest_first_with_a_cursor(order_stack: OrderStack, api) -> None:
     # Given three orders of alice and one of bob
     order_stack.fund("alice", USD="10000")

@@ -1,12 +1,16 @@
 """The book is the authority on what an order may still execute: its hold, less its fills."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from trading.domain.enums import OrderType, Side, TimeInForce
 from trading.domain.errors import ErrorCode
 from trading.engine import Amend, NewOrder, OrderAmended, OrderBook, OrderRejected, Trade
-from trading.engine.rules import HOLD_SCALE, fill_cost
+from trading.engine.rules import HOLD_SCALE, Grid, fill_cost, hold_left_at_most, required_hold
 
-from .helpers import GRID, SYMBOL, buy, held, market, run, sell
+from .helpers import GRID, INSTRUMENT, SYMBOL, buy, held, market, run, sell
+
+FEES = INSTRUMENT.model_copy(update={"maker_fee_bps": 10, "taker_fee_bps": 25})
 
 
 def _hold_left(book: OrderBook, order_id: str) -> int:
@@ -126,3 +130,24 @@ def test_a_market_buy_never_spends_more_than_its_budget_hold(book: OrderBook) ->
         if isinstance(t, Trade)
     )
     assert 0 < spent <= (order.hold or 0) * HOLD_SCALE
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    side=st.sampled_from(list(Side)),
+    fills=st.lists(st.tuples(st.integers(1, 40), st.integers(1, 5), st.booleans()), min_size=1, max_size=6),
+)
+def test_intakes_bound_is_never_below_what_the_hold_really_has_left(
+    side: Side, fills: list[tuple[int, int, bool]]
+) -> None:
+    # Given a limit order at 200 holding its worst case, and fills at any price at or below it
+    grid = Grid(FEES)
+    quantity = sum(lots for _, lots, _ in fills) * 10
+    hold = required_hold(grid, side, 200, quantity, None)
+    spent = sum(
+        fill_cost(grid, side, ticks * 5, lots * 10, grid.maker_fee_bps if maker else grid.taker_fee_bps)
+        for ticks, lots, maker in fills
+    )
+    # Then the bound intake checks amends against is at least what the matcher has left, so intake
+    # never refuses an amend the matcher would accept
+    assert hold_left_at_most(grid, side, hold, quantity) >= hold * HOLD_SCALE - spent

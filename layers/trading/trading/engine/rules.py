@@ -219,6 +219,17 @@ def check_new_hold(  # noqa: PLR0917
     return HOLD_TOO_SMALL if worst > hold * HOLD_SCALE else None
 
 
+def hold_left_at_most(grid: Grid, side: Side, hold: int, filled_quantity: int) -> int:
+    """An upper bound of what is left of an order's hold (hold units) after ``filled_quantity``,
+    for a view that knows the fills' quantity but not their prices: a sell's fills cost exactly
+    their base; a buy's cost at least one tick each at the lowest fee rate. Intake checks amends
+    against it for fast feedback: it never refuses an amend the matcher would accept."""
+    if side is Side.SELL:
+        return (hold - filled_quantity * grid.quantity_to_base_atoms) * HOLD_SCALE
+    cheapest_fee = min(grid.maker_fee_bps, grid.taker_fee_bps)
+    return hold * HOLD_SCALE - fill_cost(grid, side, grid.tick_size, filled_quantity, cheapest_fee)
+
+
 def check_amend_hold(
     grid: Grid, side: Side, price: int, open_quantity: int, hold_left: int
 ) -> Violation | None:

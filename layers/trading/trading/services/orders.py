@@ -33,8 +33,8 @@ from trading.engine.rules import (
     check_amend_hold,
     check_new_order,
     hold_asset,
+    hold_left_at_most,
     required_hold,
-    worst_cost,
 )
 from trading.services.records import OrderRecord, utc_now_iso
 
@@ -287,14 +287,16 @@ class OrderService:
         new_quantity = instrument.parse_quantity(quantity) if quantity is not None else None
         grid = Grid(instrument)
         violation = check_amend(grid, instrument.status, new_price, new_quantity)
-        if violation is None and order.price is not None and order.quantity is not None:
+        known = order.price is not None and order.quantity is not None and order.hold_amount is not None
+        if violation is None and known:
             # Fast feedback only, on a view that may lag the matcher: the new open quantity at the
-            # new price may not cost more than the open quantity at the current price. The matcher
-            # enforces the real bound (what is left of the hold after the fills it has made).
+            # new price must fit in what the hold can at most have left after the fills this view
+            # knows of. The matcher enforces the real bound (the hold less the fills it made).
+            assert order.price is not None and order.quantity is not None and order.hold_amount is not None
             open_quantity = order.quantity - order.filled_quantity
-            budget = worst_cost(grid, order.side, order.price, open_quantity)
+            left = hold_left_at_most(grid, order.side, order.hold_amount, order.filled_quantity)
             violation = check_amend_hold(
-                grid, order.side, new_price or order.price, new_quantity or open_quantity, budget
+                grid, order.side, new_price or order.price, new_quantity or open_quantity, left
             )
         if violation is not None:
             raise DomainError(violation.code, _explain(violation, instrument))
