@@ -12,11 +12,12 @@ def test_the_longest_gap_counts_from_the_window_edges_and_per_symbol() -> None:
         (12.0, "BTC-USD", "a", "fill"),
         (18.0, "BTC-USD", "b", "accepted"),
         (10.5, "ETH-USD", "c", "accepted"),
-        (30.0, "ETH-USD", "d", "accepted"),  # outside the window
+        (30.0, "ETH-USD", "d", "accepted"),  # after the window
     ]
     figures = window_figures(flow, 10.0, 20.0)
-    # BTC: 12 -> 18 is the longest; ETH: nothing after 10.5 until the window ends at 20
-    assert figures["longest_gap_s"] == {"BTC-USD": 6.0, "ETH-USD": 9.5}
+    # BTC: 12 -> 18 is the longest (nothing after it: the window's end closes it at 2 s);
+    # ETH: the stall from 10.5 is still going on at 20 and lasts until the next event at 30
+    assert figures["longest_gap_s"] == {"BTC-USD": 6.0, "ETH-USD": 19.5}
 
 
 def test_latency_counts_orders_first_sent_in_the_window_and_5xx_other_than_503() -> None:
