@@ -40,8 +40,8 @@ def runtime(request: pytest.FixtureRequest) -> Any:
 def _quiet_price(trader: Trader) -> int:
     """A price strictly inside the current spread (other tests may leave orders behind)."""
     book = decode(trader.client.book(SYMBOL))
-    best_bid = max((BTC.parse_price(level[0]) for level in book["bids"]), default=2_000_000)
-    best_ask = min((BTC.parse_price(level[0]) for level in book["asks"]), default=best_bid + 1_000_000)
+    best_bid = max((BTC.parse_price(level["price"]) for level in book["bids"]), default=2_000_000)
+    best_ask = min((BTC.parse_price(level["price"]) for level in book["asks"]), default=best_bid + 1_000_000)
     assert best_ask - best_bid > 2, "no room inside the spread"
     return (best_bid + best_ask) // 2
 

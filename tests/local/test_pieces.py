@@ -115,7 +115,7 @@ def test_the_real_template_declares_what_the_runtime_serves():
     assert routes["POST", "/v1/orders"].authorizer == "SignedRequestAuthorizer"
     authorizer = api.authorizers["SignedRequestAuthorizer"]
     assert authorizer.function_id == "AuthorizerFunction"
-    assert set(authorizer.identity_headers) == {"X-API-Key", "X-Timestamp", "X-Signature"}
+    assert set(authorizer.identity_headers) == {"X-API-Key", "X-Timestamp", "X-Content-SHA256", "X-Signature"}
     assert api.stage == "dev"
     assert all(plan.throttle is not None for plan in api.usage_plans)
     # ... the WebSocket routes, and the event sources
