@@ -10,7 +10,8 @@
   error (``ProvisionedThroughputExceededException`` / ``RequestThrottled``, HTTP 400) in its JSON
   protocol, so botocore retries it as it would a real throttle.
 
-Throttles are declared in ``<data dir>/faults.json`` (service -> until, wall-clock epoch seconds),
+Throttles are declared in ``<data dir>/faults.json`` (service -> its end on the system-wide
+monotonic clock, ``CLOCK_MONOTONIC``, which a wall-clock step cannot move; and as wall time, shown),
 which the runtime's moto server reads on each request once :func:`install` has been called in the
 runtime's process (``python -m localcloud run`` does; tests and benches that start a
 ``LocalRuntime`` themselves call it). Processes are found from the data dir: the matcher is the
@@ -82,9 +83,11 @@ def throttle(
     if not 0 < rate <= 1:
         raise ValueError("rate must be in (0, 1]")
     until = time.time() + seconds
+    ends = time.monotonic() + seconds  # CLOCK_MONOTONIC: the same clock in every process
     document = _read(data_dir)
     document.setdefault("throttle", {})[service] = {
         "until": until,
+        "ends_monotonic": ends,
         "operations": sorted(set(operations)),
         "rate": rate,
     }
@@ -98,9 +101,11 @@ def clear(data_dir: Path) -> None:
 
 
 def active_throttles(data_dir: Path, now: float | None = None) -> dict[str, dict[str, Any]]:
-    now = time.time() if now is None else now
+    now = time.monotonic() if now is None else now
     throttles = _read(data_dir).get("throttle") or {}
-    return {s: t for s, t in throttles.items() if isinstance(t, dict) and float(t.get("until", 0)) > now}
+    return {
+        s: t for s, t in throttles.items() if isinstance(t, dict) and float(t.get("ends_monotonic", 0)) > now
+    }
 
 
 @dataclass
@@ -126,7 +131,7 @@ class _Switch:
                     watch.throttles = active_throttles(watch.data_dir)
                     watch.checked = now
                 rule = (watch.throttles or {}).get(service)
-                if rule is None or float(rule["until"]) <= time.time():
+                if rule is None or float(rule["ends_monotonic"]) <= time.monotonic():
                     continue
                 if rule.get("operations") and operation not in rule["operations"]:
                     continue
