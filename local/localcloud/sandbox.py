@@ -4,14 +4,17 @@ In AWS each invocation runs alone in its sandbox. Here the runtime runs the func
 concurrently on threads of one process (:mod:`localcloud.lambdas`), and Powertools' REST resolver
 keeps the request being handled in *class* attributes: ``resolve`` assigns
 ``BaseRouter.current_event`` and ``BaseRouter.lambda_context``, and every route, ``Router`` and
-validation step reads them back. Two requests in flight at once could then read each other's
+validation step reads them back; the matched route and its arguments go into the resolver
+instance's ``context`` dict, which one thread's ``clear_context`` empties under another
+(``KeyError: '_route'``, answered 500). Two requests in flight at once could then read each other's
 event: the soak (``bench/soak``) saw an amend answered ``UNKNOWN_FIELD`` for another request's
 body, a fresh ``client_order_id`` answered ``IDEMPOTENCY_CONFLICT``, and one account's order list
 holding another account's order, because the principal was read from the other request.
 
 :func:`install` gives ``BaseRouter``'s metaclass a data descriptor for each of the two attributes,
-backed by a ``threading.local``, and puts matching properties on ``BaseRouter`` for instance
-access: what one thread assigns, only that thread reads. It changes nothing for a single thread
+backed by a ``threading.local``, puts matching properties on ``BaseRouter`` for instance access,
+and makes a resolver's ``context`` one dict per thread: what one thread assigns, only that
+thread reads. It changes nothing for a single thread
 (which is all AWS ever runs per sandbox). Idempotent; checked against the Powertools version it
 was written for, and ``tests/local/test_sandbox.py`` shows the race without it.
 """
@@ -43,6 +46,25 @@ def _slot(name: str) -> property:
     return property(get, set_)
 
 
+def _per_thread_context() -> property:
+    """``resolver.context``: the per-request dict Powertools keeps on the resolver instance (the
+    matched route, its arguments, the parsed request), one per thread and resolver."""
+
+    def contexts() -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] | None = getattr(_state, "contexts", None)
+        if found is None:
+            found = _state.contexts = {}
+        return found
+
+    def get(resolver: Any) -> dict[str, Any]:
+        return contexts().setdefault(id(resolver), {})
+
+    def set_(resolver: Any, value: dict[str, Any]) -> None:
+        contexts()[id(resolver)] = value
+
+    return property(get, set_)
+
+
 def installed() -> bool:
     return type(BaseRouter).__name__ == "_ThreadLocalRouterState"
 
@@ -59,6 +81,7 @@ def install() -> None:
         slots = {name: _slot(name) for name in _ATTRIBUTES}
         for name, slot in slots.items():  # instance reads and writes: self.current_event
             setattr(BaseRouter, name, slot)
+        BaseRouter.context = _per_thread_context()  # type: ignore[assignment]  # Router keeps its own
         # class-level reads and writes (BaseRouter.current_event = ...): a data descriptor on the
         # metaclass takes precedence over the class's own attribute
         meta = type("_ThreadLocalRouterState", (type(BaseRouter),), dict(slots))

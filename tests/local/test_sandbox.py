@@ -19,19 +19,26 @@ from localcloud import sandbox
 router = Router()
 
 
-@router.get("/whoami")
-def whoami() -> dict[str, Any]:
-    caller = router.current_event.headers["x-caller"]  # read through a Router, like the routes
+@router.get("/whoami/<caller>")
+def whoami(caller: str) -> dict[str, Any]:
+    header = router.current_event.headers["x-caller"]  # read through a Router, like the routes
     time.sleep(0.002)  # let the other threads resolve their own requests meanwhile
     again = router.current_event.headers["x-caller"]
-    return {"caller": caller, "again": again, "context": router.lambda_context}
+    routed = router.context.get("_route_args", {}).get("caller")
+    return {
+        "caller": header,
+        "again": again,
+        "context": router.lambda_context,
+        "path": caller,
+        "routed": routed,
+    }
 
 
 def _event(caller: str) -> dict[str, Any]:
     return {
         "httpMethod": "GET",
-        "path": "/whoami",
-        "resource": "/whoami",
+        "path": f"/whoami/{caller}",
+        "resource": "/whoami/{caller}",
         "headers": {"x-caller": caller},
         "requestContext": {"stage": "$default"},
         "body": None,
@@ -49,12 +56,17 @@ def _resolve_concurrently(threads: int = 8, rounds: int = 25) -> list[tuple[str,
         start.wait()
         for r in range(rounds):
             caller = f"caller-{n}-{r}"
-            response = app.resolve(_event(caller), caller)
+            try:
+                response = app.resolve(_event(caller), caller)
+            except Exception as exc:  # e.g. KeyError('_route') when another thread cleared the context
+                wrong.append((caller, repr(exc)))
+                continue
             body = response["body"]
             if f'"caller":"{caller}"' not in body or f'"again":"{caller}"' not in body:
                 wrong.append((caller, body))
-            if f'"context":"{caller}"' not in body:
-                wrong.append((caller, body))
+            for key in ("context", "path", "routed"):
+                if f'"{key}":"{caller}"' not in body:
+                    wrong.append((caller, body))
 
     pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
     for thread in pool:
@@ -77,7 +89,7 @@ def test_with_the_sandbox_each_request_sees_only_its_own_event() -> None:
     sandbox.install()  # idempotent
     # When eight threads resolve requests at once
     wrong = _resolve_concurrently()
-    # Then every handler read its own event and context, twice
+    # Then every handler read its own event, context and route arguments, and nothing failed
     assert wrong == []
     # And a single-threaded resolve is unchanged, class-level access included
     app = APIGatewayRestResolver()
