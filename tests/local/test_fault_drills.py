@@ -94,12 +94,16 @@ def test_an_sqs_throttle_is_retried_by_botocore_and_then_surfaces(
         config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
     )
     url = sqs.create_queue(QueueName=f"drill-{time.monotonic_ns()}")["QueueUrl"]
+    attempts: list[int] = []
+    sqs.meta.events.register("before-send.sqs.SendMessage", lambda **_: attempts.append(1))
     before = faults.injected_counts()["sqs"]
     # When SQS is throttled / Then a send is tried three times and fails as throttled
     faults.throttle(drill_dir, "sqs", 30)
     time.sleep(0.1)
     assert _error_code(lambda: sqs.send_message(QueueUrl=url, MessageBody="x")) == "RequestThrottled"
-    assert faults.injected_counts()["sqs"] == before + 3
+    assert len(attempts) == 3
+    # (the injected count is process-wide: a runtime running in this process is throttled too)
+    assert faults.injected_counts()["sqs"] >= before + 3
     # And nothing was enqueued; once cleared the send goes through
     faults.clear(drill_dir)
     time.sleep(0.1)
