@@ -30,3 +30,16 @@ def local_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun
     runtime.start()
     yield runtime
     runtime.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "shared_runtime_last: runs after the other tests of the shared runtime (it leaves data behind)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that leave data in the shared runtime which later tests would see run last (one
+    runtime per process: a second runtime in the same process would share trading's caches)."""
+    items.sort(key=lambda item: item.get_closest_marker("shared_runtime_last") is not None)

@@ -71,12 +71,25 @@ def _funded_pair(runtime: Any, side: Side, price: int) -> tuple[Trader, Trader]:
     return owner, counterparty
 
 
+def _partly_filled(runtime: Any, side: Side) -> tuple[Trader, Trader, dict[str, Any], int]:
+    """An order for 0.0100 at a quiet price, funded with exactly its hold, 0.0060 of it filled by
+    the counterparty: (owner, counterparty, order, price)."""
+    price = _quiet_price(new_trader(runtime))
+    owner, counterparty = _funded_pair(runtime, side, price)
+    order = _place(owner, side.value, price, "0.0100")
+    wait_status(owner, order["order_id"], "OPEN")
+    _place(counterparty, "SELL" if side is Side.BUY else "BUY", price, "0.0060")
+    wait_for(lambda: decode(owner.client.get_order(order["order_id"]))["filled_quantity"] == "0.0060")
+    return owner, counterparty, order, price
+
+
 def _settled_everything(runtime: Any, owner: Trader, side: Side) -> None:
     """Both orders settled: the owner holds nothing, got exactly 0.0100 of what it bought or
     sold, and the settlement DLQ is empty."""
     if side is Side.BUY:
         wait_for(lambda: balances(owner).get("BTC", ("", ""))[0] == "0.01000000", timeout_s=60)
-        assert balances(owner)["USD"][1] == "0.000000"
+        # the rest of the hold goes back once the order is archived as FILLED and its fills settled
+        wait_for(lambda: balances(owner)["USD"][1] == "0.000000", timeout_s=60)
     else:
         wait_for(lambda: balances(owner)["BTC"] == ("0.00000000", "0.00000000"), timeout_s=60)
     fills = decode(owner.client.fills())["fills"]
@@ -90,14 +103,8 @@ def _settled_everything(runtime: Any, owner: Trader, side: Side) -> None:
 @pytest.mark.parametrize("side", [Side.BUY, Side.SELL])
 def test_amend_beyond_the_hold_after_a_partial_fill_is_rejected_by_the_api(runtime: Any, side: Side) -> None:
     # Given an order for 0.0100 funded with exactly its hold, 0.0060 of it filled
-    probe = new_trader(runtime)
-    price = _quiet_price(probe)
-    owner, counterparty = _funded_pair(runtime, side, price)
+    owner, counterparty, order, price = _partly_filled(runtime, side)
     opposite = "SELL" if side is Side.BUY else "BUY"
-    order = _place(owner, side.value, price, "0.0100")
-    wait_status(owner, order["order_id"], "OPEN")
-    _place(counterparty, opposite, price, "0.0060")
-    wait_for(lambda: decode(owner.client.get_order(order["order_id"]))["filled_quantity"] == "0.0060")
     # When the owner asks for an open quantity of 0.0100 again
     amend = owner.client.amend_order(order["order_id"], quantity="0.0100")
     # Then it is rejected with INVALID_AMEND and the order keeps its 0.0040 open
@@ -113,14 +120,8 @@ def test_amend_beyond_the_hold_after_a_partial_fill_is_rejected_by_the_api(runti
 @pytest.mark.parametrize("side", [Side.BUY, Side.SELL])
 def test_the_matcher_rejects_the_same_amend_put_straight_on_the_queue(runtime: Any, side: Side) -> None:
     # Given the same partly filled order
-    probe = new_trader(runtime)
-    price = _quiet_price(probe)
-    owner, counterparty = _funded_pair(runtime, side, price)
+    owner, counterparty, order, price = _partly_filled(runtime, side)
     opposite = "SELL" if side is Side.BUY else "BUY"
-    order = _place(owner, side.value, price, "0.0100")
-    wait_status(owner, order["order_id"], "OPEN")
-    _place(counterparty, opposite, price, "0.0060")
-    wait_for(lambda: decode(owner.client.get_order(order["order_id"]))["filled_quantity"] == "0.0060")
     # When an amend to an open 0.0100 bypasses intake and goes straight onto orders.fifo
     env = runtime.function_env("PlaceOrderFunction")
     command_id = f"{order['order_id']}:amend:{uuid.uuid4().hex}"

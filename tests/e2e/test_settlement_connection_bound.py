@@ -25,18 +25,11 @@ from typing import Any
 import boto3
 import psycopg2
 import pytest
-from orders_support import start_own_runtime
 from trading.domain.instruments import demo_instruments
 
-# Its own runtime (and xdist group): 2,000 synthetic BTC-USD trades with high sequence numbers
-# would otherwise be the shared runtime's "recent trades" and ticker for every later test.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("connection-bound")]
-
-
-@pytest.fixture(scope="module")
-def own_runtime(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    yield from start_own_runtime(tmp_path_factory)
-
+# Last in the shared runtime (tests/e2e/conftest.py): its 2,000 synthetic BTC-USD trades, with
+# sequence numbers above the matcher's, would otherwise be every later test's "recent trades".
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e"), pytest.mark.shared_runtime_last]
 
 TRADES = 2_000
 PAIRS = 40  # buyer/seller pairs, each with one resting order per side (hold rows)
@@ -187,8 +180,8 @@ class BackendSampler(threading.Thread):
         self.join(10)
 
 
-def test_two_thousand_trades_settle_exactly_once_within_the_connection_bound(own_runtime: Any) -> None:
-    runtime = own_runtime
+def test_two_thousand_trades_settle_exactly_once_within_the_connection_bound(local_runtime: Any) -> None:
+    runtime = local_runtime
     bound = runtime.db_pool_max
     tag = uuid.uuid4().hex[:8]
     base_seq = 3 * 10**12 + (uuid.uuid4().int % 10**6) * 10**4
