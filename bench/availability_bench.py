@@ -389,6 +389,12 @@ def run(
         "orders": len(every_order),
         "orders_accepted": sum(1 for o in every_order if o.order_id in flow.accepted),
         "orders_never_placed": sum(1 for o in every_order if o.order_id is None),
+        # the contract: every order is accepted or answered 503 (a client that gave up
+        # after a 503 may have met 409 while the idempotency record outlived the outage)
+        "orders_never_placed_without_503": sum(
+            1 for o in every_order if o.order_id is None and 503 not in o.statuses
+        ),
+        "never_placed_answers": sorted({tuple(o.statuses) for o in every_order if o.order_id is None}),
         "flow_saturated_s": round(generator.saturated_s, 1),
         "server_errors_not_503": server_errors,
         "throttled_requests_injected": faults.injected_counts(),

@@ -25,6 +25,15 @@ from trading.domain.instruments import BPS_DENOMINATOR, Instrument
 from trading.domain.numbers import ceil_div
 from trading.engine.commands import NewOrder
 
+# Enum members bound once: compiled with mypyc, ``Side.BUY`` inside a function is a class
+# attribute lookup on every call, a module constant is a load (as in fast_book.py).
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
+_LIMIT: Final = OrderType.LIMIT
+_GTC: Final = TimeInForce.GTC
+_FOK: Final = TimeInForce.FOK
+_TRADING: Final = InstrumentStatus.TRADING
+
 HOLD_SCALE: Final = BPS_DENOMINATOR
 """Hold units per atom: ``atoms * HOLD_SCALE`` is exact for every fee in basis points."""
 
@@ -99,16 +108,16 @@ def check_new_order(  # noqa: PLR0911, PLR0912, PLR0917 -- one flat list of rule
 
     ``quote_budget`` is in notional units (``price * quantity``). ``None`` when the order is valid.
     """
-    if status is not InstrumentStatus.TRADING:
+    if status is not _TRADING:
         return HALTED
-    if order_type is OrderType.LIMIT:
+    if order_type is _LIMIT:
         if price is None:
             return PRICE_REQUIRED
         if price <= 0 or price % grid.tick_size:
             return PRICE_OFF_GRID
         if quote_budget is not None:
             return BUDGET_NOT_ALLOWED
-        if post_only and time_in_force is not TimeInForce.GTC:
+        if post_only and time_in_force is not _GTC:
             return POST_ONLY_TIF
         if quantity is None:
             return LIMIT_QUANTITY
@@ -117,11 +126,11 @@ def check_new_order(  # noqa: PLR0911, PLR0912, PLR0917 -- one flat list of rule
             return PRICE_NOT_ALLOWED
         if post_only:
             return POST_ONLY_MARKET
-        if side is Side.BUY:
+        if side is _BUY:
             # A market buy is bounded by its budget: without one its worst case is unbounded.
             if quote_budget is None:
                 return BUDGET_REQUIRED
-            if time_in_force is TimeInForce.FOK:
+            if time_in_force is _FOK:
                 return BUDGET_FOK
             if quote_budget <= 0:
                 return BUDGET_NOT_POSITIVE
@@ -149,7 +158,7 @@ def check_amend(
     grid: Grid, status: InstrumentStatus, price: int | None, quantity: int | None
 ) -> Violation | None:
     """Amend rules that need only the instrument; ``quantity`` is the new *open* quantity."""
-    if status is not InstrumentStatus.TRADING:
+    if status is not _TRADING:
         return HALTED
     if price is None and quantity is None:
         return AMEND_NOTHING
@@ -168,7 +177,7 @@ def check_amend(
 
 def hold_asset(grid: Grid, side: Side) -> str:
     """A buy pays with the quote asset, a sell with the base asset."""
-    return grid.quote_asset if side is Side.BUY else grid.base_asset
+    return grid.quote_asset if side is _BUY else grid.base_asset
 
 
 def required_hold(
@@ -179,7 +188,7 @@ def required_hold(
     A buy: the notional (the limit price times the quantity, or the market buy's budget) plus the
     taker fee on it, rounded up; a sell: the base quantity.
     """
-    if side is Side.SELL:
+    if side is _SELL:
         return (quantity or 0) * grid.quantity_to_base_atoms
     if quote_budget is not None:
         notional = quote_budget * grid.notional_to_quote_atoms
@@ -190,7 +199,7 @@ def required_hold(
 
 def fill_cost(grid: Grid, side: Side, price: int, quantity: int, fee_bps: int) -> int:
     """Hold units one fill takes from an order's hold: a buy pays notional plus fee, a sell base."""
-    if side is Side.BUY:
+    if side is _BUY:
         return price * quantity * grid.notional_to_quote_atoms * (HOLD_SCALE + fee_bps)
     return quantity * grid.quantity_to_base_atoms * HOLD_SCALE
 
@@ -212,7 +221,7 @@ def check_new_hold(  # noqa: PLR0917
     """A valid order's hold must be in the asset it pays with and cover its worst case."""
     if hold is None or asset != hold_asset(grid, side):
         return HOLD_TOO_SMALL
-    if side is Side.BUY and quote_budget is not None:
+    if side is _BUY and quote_budget is not None:
         worst = quote_budget * grid.notional_to_quote_atoms * (HOLD_SCALE + grid.taker_fee_bps)
     else:  # a limit order at its price; a sell's cost does not depend on the price
         worst = worst_cost(grid, side, price or 0, quantity or 0)
@@ -224,7 +233,7 @@ def hold_left_at_most(grid: Grid, side: Side, hold: int, filled_quantity: int) -
     for a view that knows the fills' quantity but not their prices: a sell's fills cost exactly
     their base; a buy's cost at least one tick each at the lowest fee rate. Intake checks amends
     against it for fast feedback: it never refuses an amend the matcher would accept."""
-    if side is Side.SELL:
+    if side is _SELL:
         return (hold - filled_quantity * grid.quantity_to_base_atoms) * HOLD_SCALE
     cheapest_fee = min(grid.maker_fee_bps, grid.taker_fee_bps)
     return hold * HOLD_SCALE - fill_cost(grid, side, grid.tick_size, filled_quantity, cheapest_fee)
